@@ -1,0 +1,82 @@
+"""Chat model providers, chosen by `KOPICHAT_MODEL`: `openai:<model>`, `local`, `fake`, or any
+`provider:model` that LangChain's `init_chat_model` knows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from langchain_core.language_models import BaseChatModel
+
+from agent.errors import ConfigError
+from agent.settings import Settings
+
+# Retries share the turn's single deadline (the responder enforces it); two is enough to ride out
+# a dropped connection or a 429/5xx blip.
+MODEL_RETRIES = 2
+
+
+@dataclass(frozen=True, slots=True)
+class ChatModelChoice:
+    model: BaseChatModel
+    # The model reads the first message and returns topic, thesis and reply as JSON itself;
+    # otherwise the rule-based opening is used and the model only writes the reply.
+    structured_opening: bool
+    # The model continues a started answer (the reply prefix that commits it to its side).
+    prefill: bool
+    description: str
+
+
+def make_chat_model(settings: Settings) -> ChatModelChoice:
+    spec = settings.model_spec
+    if spec == "fake":
+        from agent.adapters.fake_model import FakeDebateModel
+
+        return ChatModelChoice(FakeDebateModel(), False, True, "fake (deterministic test model)")
+    if spec == "local":
+        from agent.adapters.local_model import LocalDebateModel, smollm2_path
+
+        model = LocalDebateModel(
+            model_path=str(smollm2_path()), max_tokens=settings.local_max_tokens
+        )
+        return ChatModelChoice(
+            model,
+            False,
+            True,
+            "local SmolLM2-135M-Instruct, the offline demo model: a weak debater, "
+            "set OPENAI_API_KEY for real debates",
+        )
+    provider, sep, name = spec.partition(":")
+    if not sep or not provider or not name:
+        raise ConfigError(
+            f"KOPICHAT_MODEL: '{spec}' is not one of openai:<model>, local, fake, <provider>:<model>"
+        )
+    if provider == "openai":
+        return ChatModelChoice(_openai(settings, name), True, False, f"openai {name}")
+    return ChatModelChoice(_other_provider(settings, provider, name), True, False, spec)
+
+
+def _openai(settings: Settings, name: str) -> BaseChatModel:
+    if settings.openai_api_key is None:
+        raise ConfigError("OPENAI_API_KEY: required for KOPICHAT_MODEL=openai:<model>")
+    from langchain_openai import ChatOpenAI
+
+    return ChatOpenAI(
+        model=name,
+        api_key=settings.openai_api_key,
+        base_url=settings.openai_base_url,
+        timeout=settings.timeout_s,  # never None: the default waits forever
+        max_retries=MODEL_RETRIES,
+        temperature=0.7,
+    )
+
+
+def _other_provider(settings: Settings, provider: str, name: str) -> BaseChatModel:
+    from langchain.chat_models import init_chat_model
+
+    try:
+        return init_chat_model(
+            name, model_provider=provider, timeout=settings.timeout_s, max_retries=MODEL_RETRIES
+        )
+    except (ImportError, ValueError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"KOPICHAT_MODEL: cannot use '{provider}:{name}': {first_line}") from None

@@ -1,0 +1,109 @@
+"""Versioned prompt files: `prompts/debater/vN.yaml` and `prompts/opening/vN.yaml`.
+
+Loaded by our own code into LangChain templates and checked at start: a template that misses a
+required variable, or uses one nobody provides, stops the service with a message naming the file.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from langchain_core.prompts import PromptTemplate
+
+from agent.errors import ConfigError
+
+DEFAULT_PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
+_VERSION = re.compile(r"^v\d+$")
+
+DEBATER_VARIABLES = frozenset({"topic", "thesis"})
+OPENING_VARIABLES: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class PromptSet:
+    """Everything one prompt version says; templates use `{variable}` (f-string) syntax."""
+
+    version: str
+    debater_system: str
+    reply_prefix: str
+    opening_system: str
+    ask_for_topic: str
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"KOPICHAT_PROMPT_VERSION: prompt file {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"prompt file {path} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"prompt file {path} must hold a mapping")
+    return data
+
+
+def _text(data: dict[str, Any], key: str, path: Path, *, required: bool = True) -> str:
+    value = data.get(key, "" if not required else None)
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise ConfigError(f"prompt file {path}: '{key}' must be a non-empty string")
+    return value
+
+
+def _check_variables(template: str, allowed: frozenset[str], where: str, *, exact: bool) -> None:
+    try:
+        used = set(PromptTemplate.from_template(template).input_variables)
+    except (ValueError, KeyError) as exc:
+        raise ConfigError(f"{where}: bad template syntax ({exc})") from None
+    unknown, missing = used - allowed, allowed - used
+    if unknown:
+        raise ConfigError(f"{where}: unknown variables {sorted(unknown)}; allowed {sorted(allowed)}")
+    if exact and missing:
+        raise ConfigError(f"{where}: missing required variables {sorted(missing)}")
+
+
+def _check_declared(data: dict[str, Any], expected: frozenset[str], path: Path) -> None:
+    declared = data.get("input_variables")
+    if not isinstance(declared, list) or set(declared) != expected:
+        raise ConfigError(f"prompt file {path}: input_variables must be {sorted(expected)}")
+
+
+def load_prompt_set(version: str, prompts_dir: Path = DEFAULT_PROMPTS_DIR) -> PromptSet:
+    if not _VERSION.match(version):
+        raise ConfigError(f"KOPICHAT_PROMPT_VERSION: '{version}' is not a version like v1")
+    debater_path = prompts_dir / "debater" / f"{version}.yaml"
+    opening_path = prompts_dir / "opening" / f"{version}.yaml"
+    debater, opening = _read_yaml(debater_path), _read_yaml(opening_path)
+
+    _check_declared(debater, DEBATER_VARIABLES, debater_path)
+    _check_declared(opening, OPENING_VARIABLES, opening_path)
+    debater_system = _text(debater, "system", debater_path)
+    reply_prefix = _text(debater, "reply_prefix", debater_path, required=False)
+    opening_system = _text(opening, "system", opening_path)
+    ask_for_topic = _text(opening, "ask_for_topic", opening_path)
+
+    _check_variables(debater_system, DEBATER_VARIABLES, f"{debater_path} system", exact=True)
+    _check_variables(reply_prefix, DEBATER_VARIABLES, f"{debater_path} reply_prefix", exact=False)
+    _check_variables(opening_system, OPENING_VARIABLES, f"{opening_path} system", exact=True)
+    return PromptSet(version, debater_system, reply_prefix, opening_system, ask_for_topic)
+
+
+def available_versions(prompts_dir: Path = DEFAULT_PROMPTS_DIR) -> list[str]:
+    """Versions that have both a debater and an opening file, oldest first."""
+    debater = {p.stem for p in (prompts_dir / "debater").glob("v*.yaml")}
+    opening = {p.stem for p in (prompts_dir / "opening").glob("v*.yaml")}
+    found = [v for v in debater & opening if _VERSION.match(v)]
+    return sorted(found, key=lambda v: int(v[1:]))
+
+
+def load_prompt_library(
+    current: str, prompts_dir: Path = DEFAULT_PROMPTS_DIR
+) -> dict[str, PromptSet]:
+    """Every version on disk (old conversations keep theirs), the current one required."""
+    library = {v: load_prompt_set(v, prompts_dir) for v in available_versions(prompts_dir)}
+    if current not in library:
+        library[current] = load_prompt_set(current, prompts_dir)  # raises with the missing file
+    return library

@@ -1,0 +1,1 @@
+"""SQL storage (SQLAlchemy Core over PyMySQL, or SQLite as the embedded default)."""

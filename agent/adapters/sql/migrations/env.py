@@ -1,0 +1,32 @@
+"""Alembic environment: the URL comes from Kopichat's settings (DATABASE_URL), or a connection
+handed in by `agent.migrate.upgrade`."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Connection
+
+from agent.adapters.sql.engine import make_engine
+from agent.adapters.sql.tables import metadata
+from agent.settings import load_settings
+
+
+def _migrate(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+given = context.config.attributes.get("connection")
+if given is not None:
+    _migrate(given)
+else:
+    engine = make_engine(load_settings().database_url)
+    with engine.connect() as connection:
+        _migrate(connection)
+    engine.dispose()

@@ -1,0 +1,58 @@
+"""The schema. MySQL/MariaDB get it from the Alembic migrations (kept identical, checked by a
+test); SQLite creates it on start."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    CHAR,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.dialects import mysql
+
+metadata = MetaData()
+
+# Microsecond timestamps on MySQL (its DATETIME drops fractions by default); UTC, no zone.
+Timestamp = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+LongText = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+_MYSQL_TABLE = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", CHAR(36), primary_key=True),
+    # NULL until the user names something to debate; then set once and never changed.
+    Column("topic", Text, nullable=True),
+    Column("thesis", Text, nullable=True),
+    Column("prompt_version", String(16), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    # The turn lease: which turn holds the conversation, and until when (see SqlConversationStore).
+    Column("turn_lease", CHAR(32), nullable=True),
+    Column("turn_lease_until", Timestamp, nullable=True),
+    **_MYSQL_TABLE,
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column(
+        "conversation_id",
+        CHAR(36),
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    # 1, 2, 3, ... per conversation; the primary key (conversation_id, seq) is the index that
+    # serves `ORDER BY seq DESC LIMIT k` and rejects a second writer of the same turn.
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("role", String(8), nullable=False),
+    Column("content", LongText, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    **_MYSQL_TABLE,
+)

@@ -1,0 +1,54 @@
+"""The composition root: settings in, a wired DebateTurns out. Called once per process."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from agent.adapters.chain_responder import ChainResponder
+from agent.adapters.chat_models import make_chat_model
+from agent.adapters.prompt_files import DEFAULT_PROMPTS_DIR, load_prompt_library
+from agent.adapters.sql.engine import create_schema_if_sqlite, make_engine
+from agent.adapters.sql.store import SqlConversationStore
+from agent.settings import Settings
+from agent.use_case import DebateTurns, TurnPolicy
+
+log = logging.getLogger("kopichat")
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    settings: Settings
+    turns: DebateTurns
+    store: SqlConversationStore
+    engine: Engine
+    model_description: str
+
+
+def build_services(settings: Settings) -> Services:
+    """Raises ConfigError (one line naming the setting) for anything misconfigured."""
+    prompts_dir = Path(settings.prompts_dir) if settings.prompts_dir else DEFAULT_PROMPTS_DIR
+    library = load_prompt_library(settings.prompt_version, prompts_dir)
+    choice = make_chat_model(settings)
+    engine = make_engine(settings.database_url)
+    create_schema_if_sqlite(engine)
+    store = SqlConversationStore(engine)
+    policy = TurnPolicy(
+        history_limit=settings.history_limit,
+        context_messages=settings.context_messages,
+        timeout_s=settings.timeout_s,
+        max_turns=settings.max_turns,
+        prompt_version=settings.prompt_version,
+    )
+    turns = DebateTurns(store, ChainResponder(library, choice), policy)
+    log.info(
+        "kopichat ready: model %s; database %s; prompts %s (%s)",
+        choice.description,
+        engine.url.render_as_string(hide_password=True),
+        settings.prompt_version,
+        ", ".join(sorted(library)),
+    )
+    return Services(settings, turns, store, engine, choice.description)

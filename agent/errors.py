@@ -1,0 +1,43 @@
+"""Failures of a turn that callers are expected to handle, each with a stable code."""
+
+from __future__ import annotations
+
+
+class KopichatError(Exception):
+    code: str = "error"
+
+
+class ConversationNotFound(KopichatError):
+    code = "conversation_not_found"
+
+    def __init__(self, conversation_id: str) -> None:
+        super().__init__(f"conversation {conversation_id} does not exist")
+        self.conversation_id = conversation_id
+
+
+class TurnInProgress(KopichatError):
+    code = "turn_in_progress"
+
+    def __init__(self, conversation_id: str) -> None:
+        super().__init__(f"another turn of conversation {conversation_id} is in progress")
+
+
+class TurnCapReached(KopichatError):
+    code = "turn_cap_reached"
+
+    def __init__(self, conversation_id: str, max_turns: int) -> None:
+        super().__init__(f"conversation {conversation_id} reached its cap of {max_turns} turns")
+
+
+class ModelUnavailable(KopichatError):
+    code = "model_unavailable"
+
+
+class DeadlineExceeded(KopichatError):
+    code = "deadline_exceeded"
+
+
+class ConfigError(KopichatError):
+    """A bad setting; the message is one line naming the variable."""
+
+    code = "config_error"

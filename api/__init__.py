@@ -1,0 +1,1 @@
+"""The HTTP side of Kopichat: FastAPI app factory, routes, error mapping, the Lambda handler."""
