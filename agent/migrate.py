@@ -7,8 +7,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection
+from sqlalchemy import Connection, inspect
+from sqlalchemy.exc import OperationalError
 
+from agent.adapters.sql.engine import make_engine
 from agent.errors import ConfigError
 from agent.settings import load_settings
 
@@ -27,14 +29,30 @@ def upgrade(connection: Connection | None = None, revision: str = "head") -> Non
     command.upgrade(alembic_config(connection), revision)
 
 
+def migrate(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            tables = set(inspect(connection).get_table_names())
+            if "conversations" in tables and "alembic_version" not in tables:
+                # An SQLite file whose tables the service created on start: adopt it.
+                command.stamp(alembic_config(connection), "0001")
+            upgrade(connection)
+    finally:
+        engine.dispose()
+
+
 def main() -> int:
     try:
         url = load_settings().database_url
+        print(f"kopichat: migrating {_redacted(url)} to the newest schema", file=sys.stderr)
+        migrate(url)
     except ConfigError as exc:
-        print(f"kopichat: {exc}", file=sys.stderr)
+        print(f"kopichat: configuration error: {exc}", file=sys.stderr)
         return 2
-    print(f"kopichat: migrating {_redacted(url)} to the newest schema", file=sys.stderr)
-    upgrade()
+    except OperationalError as exc:
+        print(f"kopichat: cannot reach the database: {exc.orig}", file=sys.stderr)
+        return 1
     print("kopichat: schema is up to date", file=sys.stderr)
     return 0
 

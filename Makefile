@@ -1,0 +1,70 @@
+# Kopichat — `make` lists the targets. `make run` and `make test` install what is missing first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+LOCK := requirements.lock
+PORT ?= 8000
+
+.PHONY: help install test run down clean migrate lint lock check-tools
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+install: $(STAMP) ## Create .venv and install everything, the offline model included
+
+# Re-installs only when pyproject.toml or the lock changed since the last install.
+$(STAMP): pyproject.toml $(LOCK)
+	@$(MAKE) --no-print-directory check-tools
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "kopichat: installing into $(VENV) (the first time builds llama-cpp-python: 3-5 minutes)"
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[local,dev]'
+	@touch $(STAMP)
+	@echo "kopichat: install complete"
+
+check-tools: ## Check for Python >= 3.11, a C/C++ compiler and cmake
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null || \
+	  { echo "kopichat: Python >= 3.11 is needed as '$(PYTHON)' (Debian/Ubuntu: apt-get install python3 python3-venv; or set PYTHON=python3.12)"; exit 1; }
+	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || \
+	  { echo "kopichat: Python's venv module is missing (Debian/Ubuntu: apt-get install python3-venv)"; exit 1; }
+	@command -v cc >/dev/null && command -v c++ >/dev/null || \
+	  { echo "kopichat: a C/C++ compiler is needed to build llama-cpp-python (Debian/Ubuntu: apt-get install build-essential; macOS: xcode-select --install)"; exit 1; }
+	@command -v cmake >/dev/null || \
+	  { echo "kopichat: cmake is needed to build llama-cpp-python (Debian/Ubuntu: apt-get install cmake; macOS: brew install cmake)"; exit 1; }
+
+test: $(STAMP) ## Run the test suite (MariaDB/MySQL tests use KOPICHAT_TEST_MYSQL_URL)
+	$(BIN)/python -m pytest
+
+run: $(STAMP) ## Serve the API on :$(PORT) (local uvicorn on embedded defaults when no Docker engine)
+	@if [ -f docker-compose.yml ] && command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then \
+	  echo "kopichat: a Docker engine answers: starting the docker compose stack (MySQL 8 + API)"; \
+	  docker compose up --build --detach --wait && echo "kopichat: serving on http://localhost:$(PORT) (make down stops it)"; \
+	else \
+	  echo "kopichat: no Docker engine answers: serving locally under uvicorn on http://127.0.0.1:$(PORT)"; \
+	  echo "kopichat: model and database come from the environment or .env (defaults: offline model, SQLite)"; \
+	  $(BIN)/python -m agent.migrate && PORT=$(PORT) $(BIN)/python -m api; \
+	fi
+
+down: ## Stop and remove the compose services, networks, volumes and orphans
+	@if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then \
+	  docker compose down --volumes --remove-orphans; \
+	else echo "kopichat: no Docker engine answers: nothing to stop (a local 'make run' stops with Ctrl-C)"; fi
+
+clean: down ## Also remove .venv, caches and the local SQLite database
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info kopichat.db kopichat.db-*
+	find . -name __pycache__ -type d -prune -not -path './node_modules/*' -exec rm -rf {} +
+
+migrate: $(STAMP) ## Apply the database migrations to DATABASE_URL
+	$(BIN)/python -m agent.migrate
+
+lint: $(STAMP) ## ruff and mypy --strict
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy agent api tests
+
+lock: ## Re-pin requirements.lock from the current .venv (after changing pyproject.toml)
+	$(BIN)/python -m pip freeze --exclude-editable > $(LOCK)

@@ -1,0 +1,51 @@
+"""Dependency rules of DESIGN.md §4, checked on the source: agent never imports api or FastAPI;
+the use case, domain and ports import no SQLAlchemy, LangChain or FastAPI."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def top(name: str) -> str:
+    return name.split(".")[0]
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "agent").rglob("*.py")), ids=lambda p: p.name)
+def test_agent_never_imports_http(path: Path) -> None:
+    tops = {top(m) for m in imported_modules(path)}
+    assert not tops & {"api", "fastapi", "starlette", "mangum", "uvicorn"}, path
+
+
+@pytest.mark.parametrize("name", ["use_case.py", "domain.py", "ports.py", "errors.py", "opening_rules.py"])
+def test_the_core_imports_no_frameworks(name: str) -> None:
+    tops = {top(m) for m in imported_modules(ROOT / "agent" / name)}
+    assert not tops & {"sqlalchemy", "langchain", "langchain_core", "langchain_openai", "fastapi", "pydantic"}
+    assert tops <= {"__future__", "agent", "asyncio", "collections", "dataclasses", "datetime",
+                    "enum", "re", "time", "typing", "uuid"}  # fmt: skip
+
+
+def test_importing_the_app_modules_has_no_side_effects() -> None:
+    # Only api.lambda_handler builds things at import; everything else waits to be called.
+    for path in [*(ROOT / "agent").rglob("*.py"), *(ROOT / "api").glob("*.py")]:
+        if path.name in {"lambda_handler.py", "env.py"}:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:
+            if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+                pytest.fail(f"{path} calls something at import time (line {node.lineno})")

@@ -1,0 +1,123 @@
+"""The LangChain chains with the fake model: prompt contents, prefill, opening parsing."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+
+from agent.adapters.chain_responder import ChainResponder
+from agent.adapters.chat_models import ChatModelChoice
+from agent.adapters.debate_chain import build_debate_chain, debate_prompt
+from agent.adapters.fake_model import FakeDebateModel
+from agent.adapters.prompt_files import load_prompt_set
+from agent.domain import Message, Role, Stance
+from agent.errors import DeadlineExceeded, ModelUnavailable
+
+PROMPTS = load_prompt_set("v1")
+STANCE = Stance("pineapple on pizza", "Pineapple belongs on pizza.")
+
+
+def test_the_prompt_puts_topic_and_thesis_in_the_system_message_then_history_then_message() -> None:
+    value = debate_prompt(PROMPTS, prefill=False).invoke(
+        {
+            "topic": STANCE.topic,
+            "thesis": STANCE.thesis,
+            "history": [HumanMessage("earlier {braces} stay literal"), AIMessage("answer")],
+            "message": "new point with {braces}",
+        }
+    )
+    messages = value.to_messages()
+    assert isinstance(messages[0], SystemMessage)
+    assert "Topic: pineapple on pizza" in messages[0].text
+    assert "Pineapple belongs on pizza." in messages[0].text
+    assert [m.text for m in messages[1:]] == [
+        "earlier {braces} stay literal",
+        "answer",
+        "new point with {braces}",
+    ]
+
+
+def test_prefill_models_get_the_reply_prefix_as_a_started_answer() -> None:
+    chain = build_debate_chain(PROMPTS, FakeDebateModel(), prefill=True)
+    reply = chain.invoke(
+        {"topic": STANCE.topic, "thesis": STANCE.thesis, "history": [], "message": "No way."}
+    )
+    assert reply.startswith("I stand by my position: Pineapple belongs on pizza.")
+    assert "\u201cNo way.\u201d" in reply
+
+
+class _JsonModel(FakeDebateModel):
+    """Answers the opening call with a fixed text, as a structured model would."""
+
+    answer: str = ""
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[no-untyped-def]
+        from langchain_core.outputs import ChatGeneration, ChatResult
+
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(self.answer))])
+
+
+def _responder(answer: str) -> ChainResponder:
+    return ChainResponder({"v1": PROMPTS}, ChatModelChoice(_JsonModel(answer=answer), True, False, "json"))
+
+
+def test_structured_opening_reads_topic_thesis_and_reply_from_json() -> None:
+    answer = '```json\n{"kind": "claim", "topic": "cats", "thesis": "Dogs win.", "reply": "Dogs!"}\n```'
+    opening = asyncio.run(_responder(answer).open("Cats are best", [], "v1", 5.0))
+    assert opening.stance == Stance("cats", "Dogs win.")
+    assert opening.reply == "Dogs!"
+
+
+def test_structured_opening_with_nothing_debatable_fixes_no_side() -> None:
+    answer = '{"kind": "none", "topic": null, "thesis": null, "reply": "Give me a topic!"}'
+    opening = asyncio.run(_responder(answer).open("hi", [], "v1", 5.0))
+    assert opening.stance is None
+    assert opening.reply == "Give me a topic!"
+
+
+def test_structured_opening_that_is_not_json_keeps_the_text_and_no_side() -> None:
+    opening = asyncio.run(_responder("Sure, let's debate!").open("x", [], "v1", 5.0))
+    assert opening == type(opening)(stance=None, reply="Sure, let's debate!")
+
+
+def test_an_empty_model_answer_is_a_model_failure() -> None:
+    with pytest.raises(ModelUnavailable):
+        asyncio.run(_responder("   ").reply(STANCE, [], "x", "v1", 5.0))
+
+
+def test_rule_based_opening_asks_for_a_topic_without_a_model_call() -> None:
+    responder = ChainResponder(
+        {"v1": PROMPTS}, ChatModelChoice(FakeDebateModel(), False, True, "fake")
+    )
+    opening = asyncio.run(responder.open("hello", [], "v1", 5.0))
+    assert opening.stance is None
+    assert opening.reply == PROMPTS.ask_for_topic.strip()
+    opening = asyncio.run(responder.open("Cats are better than dogs", [], "v1", 5.0))
+    assert opening.stance == Stance("Cats are better than dogs", "Dogs are better than cats.")
+    assert opening.reply.startswith("I stand by my position: Dogs are better than cats.")
+
+
+class _SlowModel(FakeDebateModel):
+    async def _agenerate(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[no-untyped-def]
+        await asyncio.sleep(5)
+        return self._generate(messages)
+
+
+class _BrokenModel(FakeDebateModel):
+    async def _agenerate(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[no-untyped-def]
+        raise ConnectionError("sk-secret-in-message must not leak")
+
+
+def test_a_slow_model_runs_into_the_deadline() -> None:
+    responder = ChainResponder({"v1": PROMPTS}, ChatModelChoice(_SlowModel(), False, False, "slow"))
+    with pytest.raises(DeadlineExceeded):
+        asyncio.run(responder.reply(STANCE, [], "x", "v1", 0.05))
+
+
+def test_a_failing_model_is_unavailable_without_leaking_its_message() -> None:
+    responder = ChainResponder({"v1": PROMPTS}, ChatModelChoice(_BrokenModel(), False, False, "x"))
+    with pytest.raises(ModelUnavailable) as caught:
+        asyncio.run(responder.reply(STANCE, [Message(Role.USER, "a")], "x", "v1", 5.0))
+    assert "sk-secret" not in str(caught.value)

@@ -1,0 +1,70 @@
+"""Prompt files load, validate loudly, and version independently."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from agent.adapters.prompt_files import (
+    DEFAULT_PROMPTS_DIR,
+    available_versions,
+    load_prompt_library,
+    load_prompt_set,
+)
+from agent.errors import ConfigError
+
+
+@pytest.fixture
+def prompts_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "prompts"
+    shutil.copytree(DEFAULT_PROMPTS_DIR, target)
+    return target
+
+
+def test_shipped_v1_loads_and_mentions_topic_and_thesis() -> None:
+    prompts = load_prompt_set("v1")
+    assert "{topic}" in prompts.debater_system
+    assert "{thesis}" in prompts.debater_system
+    assert prompts.ask_for_topic.strip()
+    assert "v1" in available_versions()
+
+
+def test_a_debater_prompt_without_the_thesis_fails_naming_the_file(prompts_copy: Path) -> None:
+    path = prompts_copy / "debater" / "v1.yaml"
+    path.write_text(path.read_text().replace("{thesis}", "the thesis"))
+    with pytest.raises(ConfigError, match=r"debater/v1.yaml.*missing required variables \['thesis'\]"):
+        load_prompt_set("v1", prompts_copy)
+
+
+def test_an_unknown_variable_fails(prompts_copy: Path) -> None:
+    path = prompts_copy / "opening" / "v1.yaml"
+    path.write_text(path.read_text().replace("Read the user's", "Read {user}'s"))
+    with pytest.raises(ConfigError, match=r"unknown variables \['user'\]"):
+        load_prompt_set("v1", prompts_copy)
+
+
+def test_unescaped_braces_fail(prompts_copy: Path) -> None:
+    path = prompts_copy / "opening" / "v1.yaml"
+    path.write_text(path.read_text().replace('{{"kind"', '{"kind"'))
+    with pytest.raises(ConfigError):
+        load_prompt_set("v1", prompts_copy)
+
+
+def test_a_missing_version_fails_with_the_variable_name(prompts_copy: Path) -> None:
+    with pytest.raises(ConfigError, match="KOPICHAT_PROMPT_VERSION"):
+        load_prompt_library("v9", prompts_copy)
+    with pytest.raises(ConfigError, match="KOPICHAT_PROMPT_VERSION"):
+        load_prompt_set("latest", prompts_copy)
+
+
+def test_a_new_version_sits_beside_the_old_one(prompts_copy: Path) -> None:
+    for kind in ("debater", "opening"):
+        shutil.copy(prompts_copy / kind / "v1.yaml", prompts_copy / kind / "v2.yaml")
+    path = prompts_copy / "debater" / "v2.yaml"
+    path.write_text(path.read_text().replace("skilled and persuasive", "relentless"))
+    library = load_prompt_library("v2", prompts_copy)
+    assert sorted(library) == ["v1", "v2"]
+    assert "relentless" in library["v2"].debater_system
+    assert "relentless" not in library["v1"].debater_system
