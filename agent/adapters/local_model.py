@@ -58,6 +58,14 @@ def to_chatml(messages: list[BaseMessage]) -> tuple[str, str]:
     return "".join(parts), prefill
 
 
+def cut_to_last_sentence(text: str, keep: int = 0) -> str:
+    """Drop the unfinished sentence a token limit leaves at the end (never cutting into `keep`)."""
+    end = max(text.rfind(mark, keep) for mark in (". ", "! ", "? ", ".\n", "!\n", "?\n"))
+    if text.rstrip().endswith((".", "!", "?")):
+        return text.rstrip()
+    return text[: end + 1] if end > keep else text.rstrip() + "…"
+
+
 class LocalDebateModel(BaseChatModel):
     model_path: str
     max_tokens: int = 160
@@ -99,7 +107,11 @@ class LocalDebateModel(BaseChatModel):
                 repeat_penalty=1.15,
                 stop=[*_STOP, *(stop or [])],
             )
-        text = prefill + str(out["choices"][0]["text"])
+        choice = out["choices"][0]
+        generated = str(choice["text"]).strip()
+        text = f"{prefill} {generated}" if prefill and generated else prefill + generated
+        if choice.get("finish_reason") == "length":
+            text = cut_to_last_sentence(text, keep=len(prefill))
         usage = out.get("usage") or {}
         message = AIMessage(text.strip(), response_metadata={"token_usage": usage})
         return ChatResult(generations=[ChatGeneration(message=message)])

@@ -1,0 +1,30 @@
+"""docs/notebooks/debate.ipynb runs from top to bottom with the fake model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "docs" / "notebooks" / "debate.ipynb"
+
+
+def test_the_notebook_runs_with_the_fake_model(tmp_path: Path) -> None:
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    os.environ["KOPICHAT_MODEL"] = "fake"  # the kernel inherits the environment
+    try:
+        NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    finally:
+        del os.environ["KOPICHAT_MODEL"]
+    outputs = "\n".join(
+        str(output.get("text", "")) + str(output.get("data", {}).get("text/plain", ""))
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+    )
+    assert "model: fake" in outputs
+    assert "Pineapple on pizza belongs on pizza." in outputs
+    assert outputs.count("bot:  I stand by my position: Pineapple on pizza belongs on pizza.") == 3
+    assert not any(output.get("output_type") == "error" for cell in notebook.cells for output in cell.get("outputs", []))
