@@ -22,7 +22,9 @@ _ASSIGNED = [
         r"\byour\s+(?:side|position|thesis|stance)\s*(?:is|:)\s*(?:that\s+)?(?P<t>.+)",
     )
 ]
-_TOPIC_PREFIX = re.compile(r"^\s*(?:topic|subject|debate)\s*:\s*(?P<topic>[^.\n!?]+)[.\n!?]?\s*", re.I)
+_TOPIC_PREFIX = re.compile(
+    r"^\s*(?:topic|subject|debate)\s*:\s*(?P<topic>[^.\n!?]+)[.\n!?]?\s*", re.I
+)
 _GREETING = re.compile(
     r"^(?:hi|hello|hey|hiya|yo|howdy|hola|ciao|salut|bonjour|good (?:morning|afternoon|evening)|"
     r"thanks?|thank you|ok(?:ay)?|cool|sure|yes|no|help|test|ping|what\??|who are you\??|"

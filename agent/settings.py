@@ -24,7 +24,9 @@ class Settings(BaseSettings):
     history_limit: int = Field(default=5, ge=1, le=100, alias="KOPICHAT_HISTORY_LIMIT")
     context_messages: int = Field(default=10, ge=0, le=200, alias="KOPICHAT_CONTEXT_MESSAGES")
     timeout_s: float = Field(default=25.0, gt=0, le=28, alias="KOPICHAT_TIMEOUT_S")
-    max_message_chars: int = Field(default=2000, ge=1, le=100_000, alias="KOPICHAT_MAX_MESSAGE_CHARS")
+    max_message_chars: int = Field(
+        default=2000, ge=1, le=100_000, alias="KOPICHAT_MAX_MESSAGE_CHARS"
+    )
     max_body_bytes: int = Field(default=65_536, ge=256, alias="KOPICHAT_MAX_BODY_BYTES")
     max_turns: int = Field(default=1000, ge=1, alias="KOPICHAT_MAX_TURNS")
     local_max_tokens: int = Field(default=160, ge=16, le=1024, alias="KOPICHAT_LOCAL_MAX_TOKENS")

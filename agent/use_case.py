@@ -92,7 +92,9 @@ class DebateTurns:
         turns_so_far = (ctx.next_seq - 1) // 2
         if turns_so_far >= self._policy.max_turns:
             raise TurnCapReached(conversation.id, self._policy.max_turns)
-        context = ctx.recent[-self._policy.context_messages :] if self._policy.context_messages else []
+        context = (
+            ctx.recent[-self._policy.context_messages :] if self._policy.context_messages else []
+        )
         version = conversation.prompt_version
         if conversation.stance is None:
             # Nothing debatable was said yet: this message may name the topic.

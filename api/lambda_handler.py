@@ -27,7 +27,12 @@ def without_stage_prefix(event: dict[str, Any]) -> dict[str, Any]:
     context = event.get("requestContext") or {}
     stage = context.get("stage")
     http = context.get("http")
-    if event.get("version") != "2.0" or not stage or stage == "$default" or not isinstance(http, dict):
+    if (
+        event.get("version") != "2.0"
+        or not stage
+        or stage == "$default"
+        or not isinstance(http, dict)
+    ):
         return event
     prefix = f"/{stage}"
 
@@ -38,7 +43,10 @@ def without_stage_prefix(event: dict[str, Any]) -> dict[str, Any]:
 
     stripped = copy.copy(event)
     stripped["rawPath"] = strip(str(event.get("rawPath", "")))
-    stripped["requestContext"] = {**context, "http": {**http, "path": strip(str(http.get("path", "")))}}
+    stripped["requestContext"] = {
+        **context,
+        "http": {**http, "path": strip(str(http.get("path", "")))},
+    }
     return stripped
 
 

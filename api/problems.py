@@ -36,7 +36,9 @@ _STATUS_OF: dict[type[KopichatError], int] = {
 _RETRY_SAFE = " Nothing of this turn was stored; it is safe to retry."
 
 
-def problem(status: int, code: str, detail: str, errors: list[dict[str, Any]] | None = None) -> JSONResponse:
+def problem(
+    status: int, code: str, detail: str, errors: list[dict[str, Any]] | None = None
+) -> JSONResponse:
     body: dict[str, Any] = {
         "type": f"urn:kopichat:problem:{code}",
         "title": HTTPStatus(status).phrase,
@@ -64,7 +66,11 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 def _clean_validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     # Never echo the input back: it can be large, or hold something the client regrets sending.
     return [
-        {"loc": list(error.get("loc", ())), "msg": error.get("msg", ""), "type": error.get("type", "")}
+        {
+            "loc": list(error.get("loc", ())),
+            "msg": error.get("msg", ""),
+            "type": error.get("type", ""),
+        }
         for error in exc.errors()
     ]
 

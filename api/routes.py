@@ -47,8 +47,11 @@ def build_router(request_model: type[ChatRequestBase]) -> APIRouter:
         responses=problem_responses(401, 404, 409, 413, 422, 429, 500, 503, 504),
     )
     async def chat(body: Annotated[request_model, Body()], turns: TurnsDep) -> ChatResponse:  # type: ignore[valid-type]
-        result = await turns.take_turn(body.conversation_id, body.message)
-        return ChatResponse(conversation_id=result.conversation_id, message=_as_items(result.recent))
+        request: ChatRequestBase = body
+        result = await turns.take_turn(request.conversation_id, request.message)
+        return ChatResponse(
+            conversation_id=result.conversation_id, message=_as_items(result.recent)
+        )
 
     @router.get(
         "/api/conversations/{conversation_id}",
@@ -84,7 +87,9 @@ def build_router(request_model: type[ChatRequestBase]) -> APIRouter:
         try:
             await services.store.ping()
         except Exception as exc:
-            return problem(503, "database_unavailable", f"The database is not ready ({type(exc).__name__}).")
+            return problem(
+                503, "database_unavailable", f"The database is not ready ({type(exc).__name__})."
+            )
         return Status(status="ready")
 
     return router

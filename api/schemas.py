@@ -8,7 +8,9 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, create_model
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-ConversationId = Annotated[StrictStr, Field(pattern=UUID_PATTERN, examples=["3f0f1c9e-8f5a-4a51-9a43-2f1c6f0b8e21"])]
+ConversationId = Annotated[
+    StrictStr, Field(pattern=UUID_PATTERN, examples=["3f0f1c9e-8f5a-4a51-9a43-2f1c6f0b8e21"])
+]
 
 
 class ChatRequestBase(BaseModel):

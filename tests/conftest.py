@@ -33,7 +33,7 @@ def mysql_url() -> Iterator[str]:
     try:
         with admin.connect() as conn:
             conn.execute(text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
-    except Exception as exc:  # noqa: BLE001 - any failure to reach the server decides the same way
+    except Exception as exc:
         admin.dispose()
         message = f"MySQL/MariaDB at {base.render_as_string(hide_password=True)} unreachable: {exc}"
         if os.environ.get("CI"):
@@ -74,7 +74,9 @@ class Server:
 
 
 @contextmanager
-def running_server(env: dict[str, str], log_dir: Path, ready_timeout_s: float = 60.0) -> Iterator[Server]:
+def running_server(
+    env: dict[str, str], log_dir: Path, ready_timeout_s: float = 60.0
+) -> Iterator[Server]:
     """`python -m api` under real uvicorn, on a free loopback port, until the block ends."""
     port = free_port()
     full_env = {

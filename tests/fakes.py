@@ -55,7 +55,9 @@ class InMemoryStore:
             raise TurnInProgress(ctx.conversation.id)
         if new_stance is not None and stored.conversation.stance is None:
             old = stored.conversation
-            stored.conversation = Conversation(old.id, new_stance, old.prompt_version, old.created_at)
+            stored.conversation = Conversation(
+                old.id, new_stance, old.prompt_version, old.created_at
+            )
         stored.messages += [user, bot]
         stored.lease = None
 

@@ -58,14 +58,16 @@ def _handler(mock: MockOpenAI) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+        def log_message(self, format: str, *args: Any) -> None:
             return
 
-        def do_POST(self) -> None:  # noqa: N802 - stdlib name
+        def do_POST(self) -> None:
             length = int(self.headers.get("content-length", "0"))
             body = json.loads(self.rfile.read(length) or b"{}")
             with mock.lock:
-                mock.requests.append({"path": self.path, "body": body, "auth": self.headers.get("authorization")})
+                mock.requests.append(
+                    {"path": self.path, "body": body, "auth": self.headers.get("authorization")}
+                )
             if mock.mode == "hang":
                 time.sleep(60)
                 return

@@ -48,7 +48,8 @@ def make_chat_model(settings: Settings) -> ChatModelChoice:
     provider, sep, name = spec.partition(":")
     if not sep or not provider or not name:
         raise ConfigError(
-            f"KOPICHAT_MODEL: '{spec}' is not one of openai:<model>, local, fake, <provider>:<model>"
+            f"KOPICHAT_MODEL: '{spec}' is not one of "
+            "openai:<model>, local, fake, <provider>:<model>"
         )
     if provider == "openai":
         return ChatModelChoice(_openai(settings, name), True, False, f"openai {name}")

@@ -21,9 +21,7 @@ from agent.opening_rules import analyze_opening
 
 
 def to_chat_messages(history: list[Message]) -> list[BaseMessage]:
-    return [
-        HumanMessage(m.text) if m.role is Role.USER else AIMessage(m.text) for m in history
-    ]
+    return [HumanMessage(m.text) if m.role is Role.USER else AIMessage(m.text) for m in history]
 
 
 def debate_prompt(prompts: PromptSet, *, prefill: bool) -> ChatPromptTemplate:
@@ -46,7 +44,9 @@ def build_debate_chain(
     return debate_prompt(prompts, prefill=prefill) | model | StrOutputParser() | _strip
 
 
-def build_opening_chain(prompts: PromptSet, model: BaseChatModel) -> Runnable[dict[str, Any], Opening]:
+def build_opening_chain(
+    prompts: PromptSet, model: BaseChatModel
+) -> Runnable[dict[str, Any], Opening]:
     """Input: {"history": [BaseMessage], "message": str}. Output: topic, thesis and reply from one
     JSON answer."""
     prompt = ChatPromptTemplate.from_messages(
@@ -74,10 +74,9 @@ def _parse_opening_output(output: BaseMessage) -> Opening:
         return Opening(stance=None, reply=text)
     topic, thesis = data.get("topic"), data.get("thesis")
     kind = data.get("kind")
-    stance = None
+    stance: Stance | None = None
     if kind != "none" and isinstance(topic, str) and isinstance(thesis, str):
-        if topic.strip() and thesis.strip():
-            stance = Stance(topic=topic.strip(), thesis=thesis.strip())
+        stance = Stance(topic.strip(), thesis.strip()) if topic.strip() and thesis.strip() else None
     return Opening(stance=stance, reply=data["reply"].strip())
 
 

@@ -60,7 +60,9 @@ def _check_variables(template: str, allowed: frozenset[str], where: str, *, exac
         raise ConfigError(f"{where}: bad template syntax ({exc})") from None
     unknown, missing = used - allowed, allowed - used
     if unknown:
-        raise ConfigError(f"{where}: unknown variables {sorted(unknown)}; allowed {sorted(allowed)}")
+        raise ConfigError(
+            f"{where}: unknown variables {sorted(unknown)}; allowed {sorted(allowed)}"
+        )
     if exact and missing:
         raise ConfigError(f"{where}: missing required variables {sorted(missing)}")
 

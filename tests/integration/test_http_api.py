@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -58,7 +59,9 @@ def row_counts(url: str) -> tuple[int, int]:
 
 
 def chat(client: httpx.Client, conversation_id: str | None, message: str) -> dict[str, Any]:
-    response = client.post("/api/chat", json={"conversation_id": conversation_id, "message": message})
+    response = client.post(
+        "/api/chat", json={"conversation_id": conversation_id, "message": message}
+    )
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/json"
     body: dict[str, Any] = response.json()
@@ -85,7 +88,7 @@ def test_a_twelve_turn_conversation_keeps_the_contract(client: httpx.Client) -> 
         assert all(set(item) == {"role", "message"} for item in items)
         roles = [item["role"] for item in items]
         assert roles[-1] == "bot"
-        assert all(a != b for a, b in zip(roles, roles[1:], strict=False)), roles
+        assert all(a != b for a, b in itertools.pairwise(roles)), roles
         assert items[-2] == {"role": "user", "message": text}  # byte-exact
         assert items[-1]["message"].startswith(f"I stand by my position: {thesis}")
 

@@ -28,11 +28,16 @@ def test_the_offline_model_loads_and_argues_its_side() -> None:
     assert opening.stance is not None
     assert opening.stance.thesis == "Dogs are better than cats."
     assert opening.reply.startswith("I stand by my position: Dogs are better than cats.")
-    generated = opening.reply.removeprefix("I stand by my position: Dogs are better than cats. Here is why:")
+    generated = opening.reply.removeprefix(
+        "I stand by my position: Dogs are better than cats. Here is why:"
+    )
     assert generated.strip(), "the model added nothing after the prefix"
     print(f"\noffline model: one opening reply in {elapsed:.2f} s: {opening.reply!r}")
 
 
 def test_a_reply_cut_by_the_token_limit_ends_at_a_sentence() -> None:
-    assert cut_to_last_sentence("Prefix: a. First one. Second is cu", keep=8) == "Prefix: a. First one."
+    assert (
+        cut_to_last_sentence("Prefix: a. First one. Second is cu", keep=8)
+        == "Prefix: a. First one."
+    )
     assert cut_to_last_sentence("Prefix: all of it", keep=8) == "Prefix: all of it\u2026"

@@ -12,10 +12,15 @@ NOTEBOOK = Path(__file__).resolve().parents[2] / "docs" / "notebooks" / "debate.
 
 
 def test_the_notebook_runs_with_the_fake_model(tmp_path: Path) -> None:
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    notebook = nbformat.read(NOTEBOOK, as_version=4)  # type: ignore[no-untyped-call]
     os.environ["KOPICHAT_MODEL"] = "fake"  # the kernel inherits the environment
     try:
-        NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+        NotebookClient(
+            notebook,
+            timeout=120,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(tmp_path)}},
+        ).execute()
     finally:
         del os.environ["KOPICHAT_MODEL"]
     outputs = "\n".join(
@@ -27,4 +32,8 @@ def test_the_notebook_runs_with_the_fake_model(tmp_path: Path) -> None:
     assert "model: fake" in outputs
     assert "Pineapple on pizza belongs on pizza." in outputs
     assert outputs.count("bot:  I stand by my position: Pineapple on pizza belongs on pizza.") == 3
-    assert not any(output.get("output_type") == "error" for cell in notebook.cells for output in cell.get("outputs", []))
+    assert not any(
+        output.get("output_type") == "error"
+        for cell in notebook.cells
+        for output in cell.get("outputs", [])
+    )

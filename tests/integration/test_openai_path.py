@@ -81,7 +81,10 @@ def test_the_model_gets_the_thesis_the_history_window_and_one_call_per_turn(
 
     last: list[dict[str, Any]] = requests[-1]["body"]["messages"]
     assert last[0]["role"] == "system"
-    assert "Your side, which you defend for the whole conversation: Pineapple belongs on pizza." in last[0]["content"]
+    assert (
+        "Your side, which you defend for the whole conversation: Pineapple belongs on pizza."
+        in last[0]["content"]
+    )
     assert "Topic: pineapple on pizza" in last[0]["content"]
     history = last[1:-1]
     assert len(history) == CONTEXT_MESSAGES
@@ -110,7 +113,9 @@ def test_a_hung_model_gives_504_inside_the_deadline_and_stores_nothing(
     assert message_count(client, conv) == 4
 
 
-def test_a_failing_model_gives_503_and_stores_nothing(client: httpx.Client, mock: MockOpenAI) -> None:
+def test_a_failing_model_gives_503_and_stores_nothing(
+    client: httpx.Client, mock: MockOpenAI
+) -> None:
     conv = post(client, None, "Cats are better than dogs").json()["conversation_id"]
     mock.mode = "error"
     before = len(mock.chat_requests())

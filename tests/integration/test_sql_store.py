@@ -45,7 +45,9 @@ def seed(store: SqlConversationStore, turns: int) -> Conversation:
     asyncio.run(store.create_conversation(conv, Message(Role.USER, "u1"), Message(Role.BOT, "b1")))
     for n in range(2, turns + 1):
         ctx = asyncio.run(store.begin_turn(conv.id, 5, 30))
-        asyncio.run(store.commit_turn(ctx, Message(Role.USER, f"u{n}"), Message(Role.BOT, f"b{n}"), None))
+        asyncio.run(
+            store.commit_turn(ctx, Message(Role.USER, f"u{n}"), Message(Role.BOT, f"b{n}"), None)
+        )
     return conv
 
 
@@ -83,7 +85,9 @@ def test_a_turn_reads_a_bounded_window_not_the_whole_history(engine: Engine) -> 
 def test_text_round_trips_byte_exact(engine: Engine) -> None:
     store = SqlConversationStore(engine)
     conv = new_conversation()
-    asyncio.run(store.create_conversation(conv, Message(Role.USER, TEXTS[0]), Message(Role.BOT, TEXTS[1])))
+    asyncio.run(
+        store.create_conversation(conv, Message(Role.USER, TEXTS[0]), Message(Role.BOT, TEXTS[1]))
+    )
     for a, b in zip(TEXTS[2::2], TEXTS[3::2], strict=True):
         ctx = asyncio.run(store.begin_turn(conv.id, 5, 30))
         asyncio.run(store.commit_turn(ctx, Message(Role.USER, a), Message(Role.BOT, b), None))
@@ -120,9 +124,16 @@ def test_an_expired_lease_can_be_taken_and_the_late_turn_cannot_commit(engine: E
     clock[0] += timedelta(seconds=31)
     fresh = asyncio.run(store.begin_turn(conv.id, 5, 30))
     with pytest.raises(TurnInProgress):
-        asyncio.run(store.commit_turn(stale, Message(Role.USER, "late"), Message(Role.BOT, "x"), None))
+        asyncio.run(
+            store.commit_turn(stale, Message(Role.USER, "late"), Message(Role.BOT, "x"), None)
+        )
     asyncio.run(store.commit_turn(fresh, Message(Role.USER, "u2"), Message(Role.BOT, "b2"), None))
-    assert [m.text for m in asyncio.run(store.transcript(conv.id)).messages] == ["u1", "b1", "u2", "b2"]
+    assert [m.text for m in asyncio.run(store.transcript(conv.id)).messages] == [
+        "u1",
+        "b1",
+        "u2",
+        "b2",
+    ]
 
 
 def test_a_duplicate_sequence_is_refused_and_stores_nothing(engine: Engine) -> None:
@@ -131,7 +142,9 @@ def test_a_duplicate_sequence_is_refused_and_stores_nothing(engine: Engine) -> N
     ctx = asyncio.run(store.begin_turn(conv.id, 5, 30))
     forged = TurnContext(ctx.conversation, ctx.recent, next_seq=2, lease=ctx.lease)  # seq 2 exists
     with pytest.raises(TurnInProgress):
-        asyncio.run(store.commit_turn(forged, Message(Role.USER, "x"), Message(Role.BOT, "y"), None))
+        asyncio.run(
+            store.commit_turn(forged, Message(Role.USER, "x"), Message(Role.BOT, "y"), None)
+        )
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(messages)).scalar_one() == 2
 
@@ -139,12 +152,22 @@ def test_a_duplicate_sequence_is_refused_and_stores_nothing(engine: Engine) -> N
 def test_the_stance_is_set_once(engine: Engine) -> None:
     store = SqlConversationStore(engine)
     conv = new_conversation(stance=None)
-    asyncio.run(store.create_conversation(conv, Message(Role.USER, "hi"), Message(Role.BOT, "topic?")))
+    asyncio.run(
+        store.create_conversation(conv, Message(Role.USER, "hi"), Message(Role.BOT, "topic?"))
+    )
     ctx = asyncio.run(store.begin_turn(conv.id, 5, 30))
     assert ctx.conversation.stance is None
-    asyncio.run(store.commit_turn(ctx, Message(Role.USER, "tea"), Message(Role.BOT, "b"), Stance("tea", "Tea.")))
+    asyncio.run(
+        store.commit_turn(
+            ctx, Message(Role.USER, "tea"), Message(Role.BOT, "b"), Stance("tea", "Tea.")
+        )
+    )
     ctx = asyncio.run(store.begin_turn(conv.id, 5, 30))
-    asyncio.run(store.commit_turn(ctx, Message(Role.USER, "u"), Message(Role.BOT, "b"), Stance("x", "Other.")))
+    asyncio.run(
+        store.commit_turn(
+            ctx, Message(Role.USER, "u"), Message(Role.BOT, "b"), Stance("x", "Other.")
+        )
+    )
     transcript = asyncio.run(store.transcript(conv.id))
     assert transcript.conversation.stance == Stance("tea", "Tea.")
     assert transcript.conversation.created_at.tzinfo is not None
@@ -163,7 +186,9 @@ def test_migrations_match_the_table_definitions(migrated_mysql_url: str) -> None
 
     eng = make_engine(migrated_mysql_url)
     with eng.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), metadata
+        )
         columns = {
             row[0]: row[1]
             for row in conn.exec_driver_sql(

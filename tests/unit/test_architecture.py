@@ -32,10 +32,19 @@ def test_agent_never_imports_http(path: Path) -> None:
     assert not tops & {"api", "fastapi", "starlette", "mangum", "uvicorn"}, path
 
 
-@pytest.mark.parametrize("name", ["use_case.py", "domain.py", "ports.py", "errors.py", "opening_rules.py"])
+@pytest.mark.parametrize(
+    "name", ["use_case.py", "domain.py", "ports.py", "errors.py", "opening_rules.py"]
+)
 def test_the_core_imports_no_frameworks(name: str) -> None:
     tops = {top(m) for m in imported_modules(ROOT / "agent" / name)}
-    assert not tops & {"sqlalchemy", "langchain", "langchain_core", "langchain_openai", "fastapi", "pydantic"}
+    assert not tops & {
+        "sqlalchemy",
+        "langchain",
+        "langchain_core",
+        "langchain_openai",
+        "fastapi",
+        "pydantic",
+    }
     assert tops <= {"__future__", "agent", "asyncio", "collections", "dataclasses", "datetime",
                     "enum", "re", "time", "typing", "uuid"}  # fmt: skip
 

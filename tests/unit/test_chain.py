@@ -44,7 +44,7 @@ def test_prefill_models_get_the_reply_prefix_as_a_started_answer() -> None:
     reply = chain.invoke(
         {"topic": STANCE.topic, "thesis": STANCE.thesis, "history": [], "message": "No way."}
     )
-    assert reply.startswith("I stand by my position: Pineapple belongs on pizza.")
+    assert reply.startswith("I stand by my position: Pineapple belongs on pizza. Here is why:")
     assert "\u201cNo way.\u201d" in reply
 
 
@@ -60,11 +60,15 @@ class _JsonModel(FakeDebateModel):
 
 
 def _responder(answer: str) -> ChainResponder:
-    return ChainResponder({"v1": PROMPTS}, ChatModelChoice(_JsonModel(answer=answer), True, False, "json"))
+    return ChainResponder(
+        {"v1": PROMPTS}, ChatModelChoice(_JsonModel(answer=answer), True, False, "json")
+    )
 
 
 def test_structured_opening_reads_topic_thesis_and_reply_from_json() -> None:
-    answer = '```json\n{"kind": "claim", "topic": "cats", "thesis": "Dogs win.", "reply": "Dogs!"}\n```'
+    answer = (
+        '```json\n{"kind": "claim", "topic": "cats", "thesis": "Dogs win.", "reply": "Dogs!"}\n```'
+    )
     opening = asyncio.run(_responder(answer).open("Cats are best", [], "v1", 5.0))
     assert opening.stance == Stance("cats", "Dogs win.")
     assert opening.reply == "Dogs!"

@@ -33,7 +33,10 @@ def test_assigned_side_is_the_thesis(message: str, topic: str, thesis: str) -> N
     [
         ("Cats are better than dogs", "Dogs are better than cats."),
         ("Remote work is not productive", "Remote work is productive."),
-        ("I think social media should be banned for kids", "Social media should not be banned for kids."),
+        (
+            "I think social media should be banned for kids",
+            "Social media should not be banned for kids.",
+        ),
         ("Dogs aren't loyal", "Dogs are loyal."),
     ],
 )

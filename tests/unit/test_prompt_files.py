@@ -34,7 +34,9 @@ def test_shipped_v1_loads_and_mentions_topic_and_thesis() -> None:
 def test_a_debater_prompt_without_the_thesis_fails_naming_the_file(prompts_copy: Path) -> None:
     path = prompts_copy / "debater" / "v1.yaml"
     path.write_text(path.read_text().replace("{thesis}", "the thesis"))
-    with pytest.raises(ConfigError, match=r"debater/v1.yaml.*missing required variables \['thesis'\]"):
+    with pytest.raises(
+        ConfigError, match=r"debater/v1.yaml.*missing required variables \['thesis'\]"
+    ):
         load_prompt_set("v1", prompts_copy)
 
 

@@ -23,7 +23,11 @@ def test_no_key_means_the_offline_model_and_sqlite() -> None:
     settings = load_settings()
     assert settings.model_spec == "local"
     assert settings.database_url.startswith("sqlite")
-    assert (settings.history_limit, settings.timeout_s, settings.max_message_chars) == (5, 25.0, 2000)
+    assert (settings.history_limit, settings.timeout_s, settings.max_message_chars) == (
+        5,
+        25.0,
+        2000,
+    )
 
 
 def test_a_key_means_openai(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -40,7 +44,9 @@ def test_a_key_means_openai(monkeypatch: pytest.MonkeyPatch) -> None:
         ("PORT", "99999"),
     ],
 )
-def test_a_bad_value_names_its_variable(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+def test_a_bad_value_names_its_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=f"^{name}: "):
         load_settings()
@@ -49,19 +55,21 @@ def test_a_bad_value_names_its_variable(monkeypatch: pytest.MonkeyPatch, name: s
 @pytest.mark.parametrize("spec", ["bogus", "openai:", ":gpt"])
 def test_a_bad_model_spec_fails(monkeypatch: pytest.MonkeyPatch, spec: str) -> None:
     monkeypatch.setenv("KOPICHAT_MODEL", spec)
-    with pytest.raises(ConfigError, match="^KOPICHAT_MODEL: "):
+    with pytest.raises(ConfigError, match=r"^KOPICHAT_MODEL: "):
         make_chat_model(load_settings())
 
 
 def test_openai_without_a_key_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KOPICHAT_MODEL", "openai:gpt-4o-mini")
-    with pytest.raises(ConfigError, match="^OPENAI_API_KEY: "):
+    with pytest.raises(ConfigError, match=r"^OPENAI_API_KEY: "):
         make_chat_model(load_settings())
 
 
 def test_an_unknown_provider_fails_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KOPICHAT_MODEL", "nosuchprovider:some-model")
-    with pytest.raises(ConfigError, match="^KOPICHAT_MODEL: cannot use 'nosuchprovider:some-model'"):
+    with pytest.raises(
+        ConfigError, match=r"^KOPICHAT_MODEL: cannot use 'nosuchprovider:some-model'"
+    ):
         make_chat_model(load_settings())
 
 

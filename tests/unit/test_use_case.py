@@ -141,7 +141,7 @@ def test_a_second_turn_while_one_is_in_progress_is_refused() -> None:
     responder.delay_s = 0.05
 
     async def both() -> list[object]:
-        return await asyncio.gather(
+        return await asyncio.gather(  # type: ignore[return-value]
             turns.take_turn(conv, "a"), turns.take_turn(conv, "b"), return_exceptions=True
         )
 

@@ -19,7 +19,9 @@ def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise ConfigError("DATABASE_URL: not a database URL (expected mysql+pymysql://... or sqlite:///...)") from None
+        raise ConfigError(
+            "DATABASE_URL: not a database URL (expected mysql+pymysql://... or sqlite:///...)"
+        ) from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 10})

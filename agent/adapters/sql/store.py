@@ -96,7 +96,7 @@ class SqlConversationStore:
                 .order_by(messages.c.seq.desc())
                 .limit(window)
             ).all()
-        recent.reverse()
+        recent = list(reversed(recent))
         last_seq = recent[-1].seq if recent else 0
         conversation = Conversation(
             id=conversation_id,
@@ -115,7 +115,11 @@ class SqlConversationStore:
         self, ctx: TurnContext, user: Message, bot: Message, new_stance: Stance | None
     ) -> None:
         now = self._now()
-        changes: dict[str, object] = {"turn_lease": None, "turn_lease_until": None, "updated_at": now}
+        changes: dict[str, object] = {
+            "turn_lease": None,
+            "turn_lease_until": None,
+            "updated_at": now,
+        }
         if new_stance is not None and ctx.conversation.stance is None:
             changes |= {"topic": new_stance.topic, "thesis": new_stance.thesis}
         conversation_id = ctx.conversation.id
@@ -198,7 +202,9 @@ class SqlConversationStore:
             prompt_version=row.prompt_version,
             created_at=row.created_at.replace(tzinfo=UTC),
         )
-        return ConversationTranscript(conversation, [Message(Role(r.role), r.content) for r in rows])
+        return ConversationTranscript(
+            conversation, [Message(Role(r.role), r.content) for r in rows]
+        )
 
     def _ping(self) -> None:
         with self._engine.connect() as conn:
