@@ -8,8 +8,15 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LOCK := requirements.lock
 PORT ?= 8000
+# Deployment (docs/deployment.md)
+STAGE ?= prod
+AWS_REGION ?= eu-west-1
+STACK ?= kopichat-$(STAGE)
+MODEL ?= openai:gpt-4o-mini
+SECRETS_REVISION ?= 1
+LAMBDA_IMAGE ?= kopichat-lambda:latest
 
-.PHONY: help install test run down clean migrate lint lock check-tools
+.PHONY: help install test run down clean migrate lint lock check-tools build deploy postman-deps
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -39,10 +46,11 @@ check-tools: ## Check for Python >= 3.11, a C/C++ compiler and cmake
 test: $(STAMP) ## Run the test suite (MariaDB/MySQL tests use KOPICHAT_TEST_MYSQL_URL)
 	$(BIN)/python -m pytest
 
-run: $(STAMP) ## Serve the API on :$(PORT) (local uvicorn on embedded defaults when no Docker engine)
+run: $(STAMP) ## Serve the API on :8000 (set PORT to change; local uvicorn on embedded defaults when no Docker engine)
 	@if [ -f docker-compose.yml ] && command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then \
 	  echo "kopichat: a Docker engine answers: starting the docker compose stack (MySQL 8 + API)"; \
-	  docker compose up --build --detach --wait && echo "kopichat: serving on http://localhost:$(PORT) (make down stops it)"; \
+	  test -f .env || { cp .env.example .env; echo "kopichat: created .env from .env.example (edit its passwords)"; }; \
+	  KOPICHAT_HOST_PORT=$(PORT) docker compose up --build --detach --wait && echo "kopichat: serving on http://localhost:$(PORT) (make down stops it)"; \
 	else \
 	  echo "kopichat: no Docker engine answers: serving locally under uvicorn on http://127.0.0.1:$(PORT)"; \
 	  echo "kopichat: model and database come from the environment or .env (defaults: offline model, SQLite)"; \
@@ -54,9 +62,12 @@ down: ## Stop and remove the compose services, networks, volumes and orphans
 	  docker compose down --volumes --remove-orphans; \
 	else echo "kopichat: no Docker engine answers: nothing to stop (a local 'make run' stops with Ctrl-C)"; fi
 
-clean: down ## Also remove .venv, caches and the local SQLite database
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info kopichat.db kopichat.db-*
-	find . -name __pycache__ -type d -prune -not -path './node_modules/*' -exec rm -rf {} +
+clean: down ## Also remove the images, .venv, caches and local state (SQLite file, SAM build, newman)
+	@if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then \
+	  docker compose down --rmi local --volumes --remove-orphans; docker image rm -f $(LAMBDA_IMAGE) 2>/dev/null || true; fi
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info kopichat.db kopichat.db-* \
+	  .aws-sam docs/postman/node_modules
+	find . -name __pycache__ -type d -prune -not -path './docs/postman/node_modules/*' -exec rm -rf {} +
 
 migrate: $(STAMP) ## Apply the database migrations to DATABASE_URL
 	$(BIN)/python -m agent.migrate
@@ -64,7 +75,24 @@ migrate: $(STAMP) ## Apply the database migrations to DATABASE_URL
 lint: $(STAMP) ## ruff and mypy --strict
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy agent api tests
+	$(BIN)/mypy agent api tests infra/lambda
 
 lock: ## Re-pin requirements.lock from the current .venv (after changing pyproject.toml)
 	$(BIN)/python -m pip freeze --exclude-editable > $(LOCK)
+
+build: ## Build the Lambda image (target lambda) for linux/amd64 with buildx; needs a Docker engine
+	docker buildx build --platform linux/amd64 --target lambda --tag $(LAMBDA_IMAGE) --load .
+
+deploy: ## sam build + sam deploy of infra/template.yaml, then run the migrations (docs/deployment.md)
+	sam build --template-file infra/template.yaml --build-dir .aws-sam/build
+	sam deploy --template-file .aws-sam/build/template.yaml --stack-name $(STACK) \
+	  --region $(AWS_REGION) --capabilities CAPABILITY_IAM --resolve-s3 --resolve-image-repos \
+	  --no-fail-on-empty-changeset \
+	  --parameter-overrides Stage=$(STAGE) ModelName=$(MODEL) SecretsRevision=$(SECRETS_REVISION)
+	@err=$$(aws lambda invoke --function-name kopichat-$(STAGE)-migrate --region $(AWS_REGION) \
+	  --cli-read-timeout 330 --query FunctionError --output text .aws-sam/migrate-result.json); \
+	  cat .aws-sam/migrate-result.json; echo; \
+	  if [ "$$err" != "None" ]; then echo "kopichat: migration failed ($$err): see log group /aws/lambda/kopichat-$(STAGE)-migrate"; exit 1; fi
+
+postman-deps: ## Install the pinned newman (the tests do this by themselves when it is missing)
+	npm ci --prefix docs/postman --no-audit --no-fund --ignore-scripts

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from api.lambda_handler import without_stage_prefix
+from api.stage_path import without_stage_prefix
 from tests.deploy.lambda_events import (
     SHAPES,
     EventShape,

@@ -1,0 +1,88 @@
+# syntax=docker/dockerfile:1.7
+#
+# Kopichat images. Two final targets:
+#   lambda  AWS Lambda container image (handler api.lambda_handler.handler), without the offline
+#           model.  make build  ->  docker buildx build --platform linux/amd64 --target lambda .
+#   server  uvicorn (python -m api) for docker compose; it includes the offline model by default
+#           (build arg KOPICHAT_EXTRAS=local; pass KOPICHAT_EXTRAS= to leave it out).
+#
+# Base images are pinned: the Python image by tag and multi-platform digest, the Lambda image by
+# its dated release tag (AWS republishes it weekly; bump the date to take security fixes, and
+# add @sha256:... from `docker buildx imagetools inspect <image>` if you want a digest pin too).
+# Dependencies come from requirements.lock (pip freeze format) used as a constraints file.
+# The lock must not contain a line for kopichat itself.
+
+ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm@sha256:65a93d69fa75478d554f4ad27c85c1e69fa184956261b4301ebaf6dbb0a3543d
+ARG LAMBDA_IMAGE=public.ecr.aws/lambda/python:3.11.2024.11.22.15
+
+# ---------------------------------------------------------------------------------------------
+# Lambda: build stage. The same base image is used, so wheels match the runtime's glibc and
+# Python ABI. No compiler is needed: without [local], every dependency ships a manylinux wheel.
+FROM ${LAMBDA_IMAGE} AS lambda-build
+WORKDIR /src
+COPY pyproject.toml requirements.lock README.md ./
+COPY agent ./agent
+COPY api ./api
+RUN pip install --no-cache-dir --disable-pip-version-check --only-binary=:all: \
+        --target /asset -c requirements.lock . \
+    && find /asset -depth -type d -name __pycache__ -exec rm -rf {} +
+
+# Lambda: final stage. Lambda runs the function as an unprivileged sandbox user whatever the
+# image says, and the base image's bootstrap expects its default user. So no USER here.
+FROM ${LAMBDA_IMAGE} AS lambda
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    KOPICHAT_TIMEOUT_S=25 \
+    KOPICHAT_PROMPTS_DIR=/var/task/prompts
+COPY --from=lambda-build /asset ${LAMBDA_TASK_ROOT}
+COPY prompts ${LAMBDA_TASK_ROOT}/prompts
+# The one-shot migration function (see infra/template.yaml) uses this image too, with the
+# command override ["migrate_handler.handler"]. That handler runs `python -m agent.migrate`.
+COPY infra/lambda/migrate_handler.py ${LAMBDA_TASK_ROOT}/
+CMD ["api.lambda_handler.handler"]
+
+# ---------------------------------------------------------------------------------------------
+# Server: build stage. It holds the compiler that llama-cpp-python needs (built from source).
+# None of it reaches the final stage: only the virtualenv is copied.
+FROM ${PYTHON_IMAGE} AS server-build
+ARG KOPICHAT_EXTRAS=local
+# DL3008 (pin apt package versions) is ignored on purpose: the packages come from the Debian
+# release that the pinned base image fixes. Exact Debian versions vanish from the mirror at each
+# point release, which would break the build. This stage is thrown away.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends build-essential \
+    && rm -rf /var/lib/apt/lists/*
+# Portable llama.cpp build: no -march=native (the image runs on other CPUs) and no OpenMP
+# (libgomp is absent from the slim runtime image).
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_OPENMP=OFF"
+RUN python -m venv /opt/venv
+WORKDIR /src
+COPY pyproject.toml requirements.lock README.md ./
+COPY agent ./agent
+COPY api ./api
+RUN if [ -n "${KOPICHAT_EXTRAS}" ]; then spec=".[${KOPICHAT_EXTRAS}]"; else spec="."; fi \
+    && /opt/venv/bin/pip install -c requirements.lock "${spec}" \
+    && find /opt/venv -depth -type d -name __pycache__ -exec rm -rf {} +
+
+# Server: final stage. It has no compiler or headers, and runs as a non-root user.
+FROM ${PYTHON_IMAGE} AS server
+ENV PATH=/opt/venv/bin:${PATH} \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    HOST=0.0.0.0 \
+    PORT=8000 \
+    DATABASE_URL=sqlite:////app/data/kopichat.db \
+    KOPICHAT_PROMPTS_DIR=/app/prompts
+RUN useradd --system --uid 10001 --user-group --home-dir /app --no-create-home kopichat \
+    && mkdir -p /app/data \
+    && chown kopichat:kopichat /app/data
+WORKDIR /app
+COPY --from=server-build /opt/venv /opt/venv
+COPY prompts ./prompts
+USER 10001:10001
+EXPOSE 8000
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(f\"http://127.0.0.1:{os.environ.get('PORT', '8000')}/health\", timeout=2)"]
+CMD ["python", "-m", "api"]
