@@ -16,7 +16,8 @@ MODEL ?= openai:gpt-4o-mini
 SECRETS_REVISION ?= 1
 LAMBDA_IMAGE ?= kopichat-lambda:latest
 
-.PHONY: help install test run down clean migrate lint lock check-tools build deploy postman-deps
+.PHONY: help install test run down clean migrate lint lock check-tools build deploy postman-deps \
+	bench bench-quick
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -29,7 +30,7 @@ $(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "kopichat: installing into $(VENV) (the first time builds llama-cpp-python: 3-5 minutes)"
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[local,dev]'
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[local,dev,bench]'
 	@touch $(STAMP)
 	@echo "kopichat: install complete"
 
@@ -75,7 +76,15 @@ migrate: $(STAMP) ## Apply the database migrations to DATABASE_URL
 lint: $(STAMP) ## ruff and mypy --strict
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy agent api tests infra/lambda
+	$(BIN)/mypy agent api tests infra/lambda bench
+
+bench: $(STAMP) ## Benchmark against the LangChain baseline on MariaDB; writes docs/benchmarks.md (~3 min)
+	@bash bench/mariadb-up.sh
+	$(BIN)/python -m bench
+
+bench-quick: $(STAMP) ## The same benchmark with fewer turns (under 60 s); prints only
+	@bash bench/mariadb-up.sh
+	$(BIN)/python -m bench --quick
 
 lock: ## Re-pin requirements.lock from the current .venv (after changing pyproject.toml)
 	$(BIN)/python -m pip freeze --exclude-editable > $(LOCK)

@@ -20,13 +20,15 @@ from api.schemas import (
 )
 
 
-def _services(request: Request) -> Services:
+# async on purpose: FastAPI runs a plain `def` dependency on a worker thread, per request.
+async def _services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
 
-def _turns(request: Request) -> DebateTurns:
-    return _services(request).turns
+async def _turns(request: Request) -> DebateTurns:
+    turns: DebateTurns = request.app.state.services.turns
+    return turns
 
 
 TurnsDep = Annotated[DebateTurns, Depends(_turns)]

@@ -82,7 +82,7 @@ class ChainResponder:
         }
         text = await _within(self._for(prompt_version).debate.ainvoke(inputs), timeout_s)
         _require_text(text)
-        return text
+        return text.strip()
 
 
 def _require_text(text: str) -> None:
@@ -93,7 +93,8 @@ def _require_text(text: str) -> None:
 async def _within(call: Awaitable[T], timeout_s: float) -> T:
     """Run one model call under the turn's remaining time; map failures to the port's errors."""
     try:
-        return await asyncio.wait_for(call, timeout=timeout_s)
+        async with asyncio.timeout(timeout_s):  # no extra task, unlike wait_for
+            return await call
     except TimeoutError:
         raise DeadlineExceeded("the model did not answer before the turn's deadline") from None
     except (DeadlineExceeded, ModelUnavailable, ConfigError):

@@ -40,8 +40,9 @@ def debate_prompt(prompts: PromptSet, *, prefill: bool) -> ChatPromptTemplate:
 def build_debate_chain(
     prompts: PromptSet, model: BaseChatModel, *, prefill: bool = False
 ) -> Runnable[dict[str, Any], str]:
-    """Input: {"topic", "thesis", "history": [BaseMessage], "message": str}. Output: the reply."""
-    return debate_prompt(prompts, prefill=prefill) | model | StrOutputParser() | _strip
+    """Input: {"topic", "thesis", "history": [BaseMessage], "message": str}. Output: the reply
+    text (callers strip it; every extra step in a chain costs a callback run per turn)."""
+    return debate_prompt(prompts, prefill=prefill) | model | StrOutputParser()
 
 
 def build_opening_chain(
@@ -55,7 +56,6 @@ def build_opening_chain(
     return prompt | model | RunnableLambda(_parse_opening_output)
 
 
-_strip: Runnable[str, str] = RunnableLambda(lambda text: text.strip())
 _JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
 
 

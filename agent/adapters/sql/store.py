@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Integer, bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from agent.adapters.sql.tables import conversations, messages
@@ -24,6 +24,45 @@ from agent.errors import ConversationNotFound, TurnInProgress
 from agent.ports import TurnContext
 
 T = TypeVar("T")
+
+# Statements are built once, not per turn: SQLAlchemy then finds their compiled form in its cache.
+_TAKE_LEASE = (
+    update(conversations)
+    .where(
+        conversations.c.id == bindparam("cid"),
+        or_(
+            conversations.c.turn_lease_until.is_(None),
+            conversations.c.turn_lease_until < bindparam("now"),
+        ),
+    )
+    .values(turn_lease=bindparam("token"), turn_lease_until=bindparam("until"))
+)
+_CONVERSATION = select(
+    conversations.c.topic,
+    conversations.c.thesis,
+    conversations.c.prompt_version,
+    conversations.c.created_at,
+).where(conversations.c.id == bindparam("cid"))
+# The newest `window` messages; (conversation_id, seq) is the primary key, so this is an index
+# range read of `window` rows however long the conversation is.
+_WINDOW = (
+    select(messages.c.seq, messages.c.role, messages.c.content)
+    .where(messages.c.conversation_id == bindparam("cid"))
+    .order_by(messages.c.seq.desc())
+    .limit(bindparam("window", literal_execute=True, type_=Integer()))
+)
+_HELD_BY = (
+    conversations.c.id == bindparam("cid"),
+    conversations.c.turn_lease == bindparam("token"),
+)
+_END_TURN = (
+    update(conversations)
+    .where(*_HELD_BY)
+    .values(turn_lease=None, turn_lease_until=None, updated_at=bindparam("at"))
+)
+_END_OPENING_TURN = _END_TURN.values(topic=bindparam("topic"), thesis=bindparam("thesis"))
+_RELEASE = update(conversations).where(*_HELD_BY).values(turn_lease=None, turn_lease_until=None)
+_INSERT_MESSAGES = insert(messages)
 
 
 def _utcnow() -> datetime:
@@ -66,36 +105,17 @@ class SqlConversationStore:
     def _begin_turn(self, conversation_id: str, window: int, lease_s: float) -> TurnContext:
         now = self._now()
         token = secrets.token_hex(16)
+        until = now + timedelta(seconds=lease_s)
         with self._engine.begin() as conn:
             taken = conn.execute(
-                update(conversations)
-                .where(
-                    conversations.c.id == conversation_id,
-                    or_(
-                        conversations.c.turn_lease_until.is_(None),
-                        conversations.c.turn_lease_until < now,
-                    ),
-                )
-                .values(turn_lease=token, turn_lease_until=now + timedelta(seconds=lease_s))
+                _TAKE_LEASE, {"cid": conversation_id, "now": now, "token": token, "until": until}
             ).rowcount
-            row = conn.execute(
-                select(
-                    conversations.c.topic,
-                    conversations.c.thesis,
-                    conversations.c.prompt_version,
-                    conversations.c.created_at,
-                ).where(conversations.c.id == conversation_id)
-            ).one_or_none()
+            row = conn.execute(_CONVERSATION, {"cid": conversation_id}).one_or_none()
             if row is None:
                 raise ConversationNotFound(conversation_id)
             if taken != 1:
                 raise TurnInProgress(conversation_id)
-            recent = conn.execute(
-                select(messages.c.seq, messages.c.role, messages.c.content)
-                .where(messages.c.conversation_id == conversation_id)
-                .order_by(messages.c.seq.desc())
-                .limit(window)
-            ).all()
+            recent = conn.execute(_WINDOW, {"cid": conversation_id, "window": window}).all()
         recent = list(reversed(recent))
         last_seq = recent[-1].seq if recent else 0
         conversation = Conversation(
@@ -115,26 +135,15 @@ class SqlConversationStore:
         self, ctx: TurnContext, user: Message, bot: Message, new_stance: Stance | None
     ) -> None:
         now = self._now()
-        changes: dict[str, object] = {
-            "turn_lease": None,
-            "turn_lease_until": None,
-            "updated_at": now,
-        }
-        if new_stance is not None and ctx.conversation.stance is None:
-            changes |= {"topic": new_stance.topic, "thesis": new_stance.thesis}
         conversation_id = ctx.conversation.id
+        params: dict[str, object] = {"cid": conversation_id, "token": ctx.lease, "at": now}
+        statement = _END_TURN
+        if new_stance is not None and ctx.conversation.stance is None:  # fixed once, here
+            statement = _END_OPENING_TURN
+            params |= {"topic": new_stance.topic, "thesis": new_stance.thesis}
         try:
             with self._engine.begin() as conn:
-                held = conn.execute(
-                    update(conversations)
-                    .where(
-                        and_(
-                            conversations.c.id == conversation_id,
-                            conversations.c.turn_lease == ctx.lease,
-                        )
-                    )
-                    .values(**changes)
-                ).rowcount
+                held = conn.execute(statement, params).rowcount
                 if held != 1:
                     raise TurnInProgress(conversation_id)  # the lease expired and was taken
                 self._insert_messages(conn, conversation_id, ctx.next_seq, [user, bot], now)
@@ -143,12 +152,7 @@ class SqlConversationStore:
 
     def _release_turn(self, ctx: TurnContext) -> None:
         with self._engine.begin() as conn:
-            conn.execute(
-                update(conversations)
-                .where(conversations.c.id == ctx.conversation.id)
-                .where(conversations.c.turn_lease == ctx.lease)
-                .values(turn_lease=None, turn_lease_until=None)
-            )
+            conn.execute(_RELEASE, {"cid": ctx.conversation.id, "token": ctx.lease})
 
     def _create(self, conversation: Conversation, user: Message, bot: Message) -> None:
         created = conversation.created_at.astimezone(UTC).replace(tzinfo=None)
@@ -171,7 +175,7 @@ class SqlConversationStore:
         conn: Connection, conversation_id: str, first_seq: int, batch: list[Message], at: datetime
     ) -> None:
         conn.execute(
-            insert(messages),
+            _INSERT_MESSAGES,
             [
                 {
                     "conversation_id": conversation_id,
