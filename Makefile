@@ -79,11 +79,11 @@ lint: $(STAMP) ## ruff and mypy --strict
 	$(BIN)/mypy agent api tests infra/lambda bench
 
 bench: $(STAMP) ## Benchmark against the LangChain baseline on MariaDB; writes docs/benchmarks.md (~3 min)
-	@bash bench/mariadb-up.sh
+	@bash .ci/mariadb-up.sh
 	$(BIN)/python -m bench
 
 bench-quick: $(STAMP) ## The same benchmark with fewer turns (under 60 s); prints only
-	@bash bench/mariadb-up.sh
+	@bash .ci/mariadb-up.sh
 	$(BIN)/python -m bench --quick
 
 lock: ## Re-pin requirements.lock from the current .venv (after changing pyproject.toml)

@@ -1,0 +1,150 @@
+"""Cold start: a fresh Python process, to the first 200 from the Lambda (Mangum) handler.
+
+Configured as on Lambda: `KOPICHAT_MODEL=openai:gpt-4o-mini` against the OpenAI-compatible mock
+on loopback, MariaDB as the database; the event is an API Gateway HTTP API (payload 2.0) POST
+/api/chat that opens a conversation. A second run with `python -X importtime` gives the
+breakdown of the import work.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from bench.servers import kopichat_root
+
+# Runs in the fresh process. It measures its own import and first-request time; the parent
+# measures from spawning it.
+_CHILD = """
+import time
+started = time.perf_counter()
+import json, os, sys
+event = json.loads(os.environ["BENCH_EVENT"])
+from api.lambda_handler import handler
+imported = time.perf_counter()
+class Context:
+    aws_request_id = "bench"
+    def get_remaining_time_in_millis(self):
+        return 28000
+result = handler(event, Context())
+answered = time.perf_counter()
+print(json.dumps({"status": result["statusCode"], "import_s": imported - started,
+                  "request_s": answered - imported}), flush=True)
+"""
+
+_IMPORTTIME = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \| ( *)(\S+)")
+
+
+@dataclass(frozen=True, slots=True)
+class Imported:
+    module: str
+    self_ms: float
+    cumulative_ms: float
+    depth: int
+
+
+@dataclass
+class ColdStart:
+    runs_s: list[float] = field(default_factory=list)
+    import_s: list[float] = field(default_factory=list)
+    request_s: list[float] = field(default_factory=list)
+    imports: list[Imported] = field(default_factory=list)
+
+    @property
+    def median_s(self) -> float:
+        return statistics.median(self.runs_s)
+
+    def top_level(self, n: int = 10) -> list[Imported]:
+        """The imports the entry point triggered directly, heaviest (cumulative) first."""
+        roots = [i for i in self.imports if i.depth == 0]
+        return sorted(roots, key=lambda i: i.cumulative_ms, reverse=True)[:n]
+
+    def by_package(self, n: int = 12) -> list[tuple[str, float]]:
+        """Self time summed per top-level package, heaviest first."""
+        totals: dict[str, float] = defaultdict(float)
+        for item in self.imports:
+            totals[item.module.split(".")[0]] += item.self_ms
+        return sorted(totals.items(), key=lambda pair: pair[1], reverse=True)[:n]
+
+    @property
+    def import_total_ms(self) -> float:
+        return sum(i.self_ms for i in self.imports)
+
+
+def lambda_event() -> dict[str, object]:
+    from tests.deploy.lambda_events import build_event
+
+    return build_event(
+        "http_v2",
+        "POST",
+        "/api/chat",
+        {"conversation_id": None, "message": "Convince me that remote work beats the office."},
+    )
+
+
+def _env(database_url: str, openai_base_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KOPICHAT_", "OPENAI_"))}
+    env |= {
+        "KOPICHAT_MODEL": "openai:gpt-4o-mini",
+        "OPENAI_API_KEY": "sk-bench",
+        "OPENAI_BASE_URL": openai_base_url,
+        "DATABASE_URL": database_url,
+        "BENCH_EVENT": json.dumps(lambda_event()),
+        "PYTHONPATH": str(kopichat_root()),
+    }
+    return env
+
+
+def _run_child(env: dict[str, str], *, importtime: bool) -> tuple[float, dict[str, float], str]:
+    argv = [sys.executable, *(["-X", "importtime"] if importtime else []), "-c", _CHILD]
+    # stderr goes to a file: -X importtime writes more than a pipe buffer holds.
+    with tempfile.TemporaryFile("w+") as errors:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            argv, cwd=kopichat_root(), env=env, stdout=subprocess.PIPE, stderr=errors, text=True
+        )
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        elapsed = time.perf_counter() - started
+        process.communicate(timeout=60)
+        errors.seek(0)
+        stderr = errors.read()
+    if not line.strip():
+        raise RuntimeError(f"cold-start child failed:\n{stderr[-3000:]}")
+    report: dict[str, float] = json.loads(line)
+    if report["status"] != 200:
+        raise RuntimeError(f"cold-start child got {report['status']}:\n{stderr[-3000:]}")
+    return elapsed, report, stderr
+
+
+def parse_importtime(stderr: str) -> list[Imported]:
+    found: list[Imported] = []
+    for line in stderr.splitlines():
+        match = _IMPORTTIME.match(line)
+        if match:
+            self_us, cumulative_us, indent, module = match.groups()
+            found.append(
+                Imported(module, int(self_us) / 1000, int(cumulative_us) / 1000, len(indent) // 2)
+            )
+    return found
+
+
+def measure_cold_start(database_url: str, openai_base_url: str, runs: int) -> ColdStart:
+    env = _env(database_url, openai_base_url)
+    result = ColdStart()
+    for _ in range(runs):
+        elapsed, report, _stderr = _run_child(env, importtime=False)
+        result.runs_s.append(elapsed)
+        result.import_s.append(report["import_s"])
+        result.request_s.append(report["request_s"])
+    _elapsed, _report, stderr = _run_child(env, importtime=True)
+    result.imports = parse_importtime(stderr)
+    return result
