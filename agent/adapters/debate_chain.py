@@ -69,8 +69,8 @@ def _parse_opening_output(output: BaseMessage) -> Opening:
         except json.JSONDecodeError:
             data = None
     if not isinstance(data, dict) or not isinstance(data.get("reply"), str):
-        # Not the JSON we asked for: keep the text as the reply; the side comes from the rules
-        # on the next turn (a stance of None asks again).
+        # Not the JSON we asked for: keep the text as the reply and fix no side yet; the
+        # conversation's next message is read as an opening again.
         return Opening(stance=None, reply=text)
     topic, thesis = data.get("topic"), data.get("thesis")
     kind = data.get("kind")
