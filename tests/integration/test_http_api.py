@@ -147,7 +147,9 @@ def test_invalid_requests_are_422_and_store_nothing(
     assert row_counts(migrated_mysql_url) == before
 
 
-@pytest.mark.parametrize("raw", [b"not json", b'{"message": "unterminated', b""])
+@pytest.mark.parametrize(
+    "raw", [b"not json", b'{"message": "unterminated', b"", b'{"message": "\xff\xfe bad utf-8"}']
+)
 def test_a_body_that_is_not_json_is_422(client: httpx.Client, raw: bytes) -> None:
     response = client.post("/api/chat", content=raw, headers={"content-type": "application/json"})
     problem_of(response, 422, "validation_error")
@@ -191,7 +193,9 @@ def test_every_error_status_is_declared_in_openapi(client: httpx.Client) -> None
 
 def test_unknown_routes_are_problem_json(client: httpx.Client) -> None:
     problem_of(client.get("/api/nope"), 404, "not_found")
-    problem_of(client.get("/api/chat"), 405, "method_not_allowed")
+    not_allowed = client.get("/api/chat")
+    problem_of(not_allowed, 405, "method_not_allowed")
+    assert not_allowed.headers["allow"] == "POST"
 
 
 def test_ready_is_503_when_the_database_is_gone(tmp_path: Path) -> None:
