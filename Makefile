@@ -5,8 +5,12 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
 LOCK := requirements.lock
+# The offline model's llama.cpp build: portable (default; runs on any x86-64-v3 CPU, see
+# scripts/install-llama.sh) or native (KOPICHAT_LLAMA_BUILD=native: faster here, crashes elsewhere).
+LLAMA_BUILD := $(or $(KOPICHAT_LLAMA_BUILD),portable)
+# One stamp per build flavour: switching flavours (or an older .venv) reinstalls.
+STAMP := $(VENV)/.installed-$(LLAMA_BUILD)
 PORT ?= 8000
 # Deployment (docs/deployment.md)
 STAGE ?= prod
@@ -24,13 +28,18 @@ help: ## List the targets
 
 install: $(STAMP) ## Create .venv and install everything, the offline model included
 
-# Re-installs only when pyproject.toml or the lock changed since the last install.
-$(STAMP): pyproject.toml $(LOCK)
+# Re-installs only when pyproject.toml, the lock or the llama build script changed since the last
+# install. Then a smoke run of the offline model in a child process: a build that crashes on this
+# CPU stops the install here with one line, not with a segfault later.
+$(STAMP): pyproject.toml $(LOCK) scripts/install-llama.sh
 	@$(MAKE) --no-print-directory check-tools
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "kopichat: installing into $(VENV) (the first time builds llama-cpp-python: 3-5 minutes)"
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	@rm -f $(VENV)/.installed $(VENV)/.installed-*
+	bash scripts/install-llama.sh $(VENV) $(LLAMA_BUILD)
 	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[local,dev,bench]'
+	$(BIN)/python -m agent.adapters.local_model_check
 	@touch $(STAMP)
 	@echo "kopichat: install complete"
 

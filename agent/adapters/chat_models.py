@@ -34,10 +34,13 @@ def make_chat_model(settings: Settings) -> ChatModelChoice:
         return ChatModelChoice(FakeDebateModel(), False, True, "fake (deterministic test model)")
     if spec == "local":
         from agent.adapters.local_model import LocalDebateModel, smollm2_path
+        from agent.adapters.local_model_check import check_offline_model
 
-        model = LocalDebateModel(
-            model_path=str(smollm2_path()), max_tokens=settings.local_max_tokens
-        )
+        model_path = smollm2_path()
+        # A llama.cpp build that does not suit this CPU crashes the process that runs it: find
+        # out in a child process, and refuse to start with a clear line, before serving anyone.
+        check_offline_model()
+        model = LocalDebateModel(model_path=str(model_path), max_tokens=settings.local_max_tokens)
         return ChatModelChoice(
             model,
             False,

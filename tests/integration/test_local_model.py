@@ -4,14 +4,19 @@ installed package and answers, committed to its side by the reply prefix."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from agent.adapters.chain_responder import ChainResponder
 from agent.adapters.chat_models import make_chat_model
 from agent.adapters.local_model import cut_to_last_sentence, smollm2_path
+from agent.adapters.local_model_check import check_offline_model
 from agent.adapters.prompt_files import load_prompt_library
+from agent.errors import ConfigError
 from agent.settings import load_settings
 
 pytestmark = pytest.mark.slow
@@ -41,3 +46,61 @@ def test_a_reply_cut_by_the_token_limit_ends_at_a_sentence() -> None:
         == "Prefix: a. First one."
     )
     assert cut_to_last_sentence("Prefix: all of it", keep=8) == "Prefix: all of it\u2026"
+
+
+# A stand-in for a llama.cpp build that does not suit the CPU: importing it dies of SIGSEGV, as
+# a native build did on its first token on a CPU it was not built for.
+_CRASHING_LLAMA = "import ctypes\nctypes.string_at(0)\n"
+
+
+@pytest.fixture
+def crashing_llama(tmp_path: Path) -> dict[str, str]:
+    package = tmp_path / "llama_cpp"
+    package.mkdir()
+    (package / "__init__.py").write_text(_CRASHING_LLAMA)
+    return {"PYTHONPATH": str(tmp_path)}
+
+
+def test_a_crashing_build_is_reported_in_one_line_and_the_caller_survives(
+    crashing_llama: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in crashing_llama.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as caught:
+        check_offline_model()
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith("KOPICHAT_MODEL=local: the offline model crashed (SIGSEGV)")
+    assert "make clean install" in message or "KOPICHAT_LLAMA_BUILD" in message
+
+
+def test_the_install_smoke_step_stops_with_one_line(crashing_llama: dict[str, str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "agent.adapters.local_model_check"],
+        env={"PATH": "/usr/bin:/bin", **crashing_llama},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd="/",
+    )
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith(
+        "kopichat: KOPICHAT_MODEL=local: the offline model crashed (SIGSEGV)"
+    )
+
+
+def test_the_server_refuses_to_start_on_a_crashing_build(crashing_llama: dict[str, str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "api"],
+        env={"PATH": "/usr/bin:/bin", "KOPICHAT_MODEL": "local", **crashing_llama},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd="/",
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "the offline model crashed (SIGSEGV)" in lines[0]
