@@ -1,114 +1,422 @@
-"""Rule-based reading of a first message, for models that cannot return reliable JSON.
+"""Rule-based reading of a first message, for models that cannot return reliable JSON (the
+offline and fake models).
 
-Three outcomes, as in the opening prompt: the user assigns the bot a side, states a claim of their
-own (the bot takes the opposite), or names a bare topic (the bot picks a side). Greetings and other
-messages with nothing to debate yield no stance.
+What the message does decides the side (the kinds of `OpeningKind`): it assigns the bot a side,
+states a claim of the user's own (the bot takes the opposite), names a bare topic, asks a yes/no
+question or compares two things (the bot picks), or has nothing to debate: small talk, an
+instruction to the bot, or something the rules cannot read. In those last cases no side is
+fixed and the bot asks, in the user's language where it can.
+
+A thesis is one clean sentence of at most 200 characters; it never restates the user's own
+claim, and text that reads as an instruction to the bot never becomes one.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from enum import StrEnum
 
+from agent import opening_english as en
+from agent import opening_languages as other
 from agent.domain import Stance
+from agent.language import detect_language, words
+from agent.opening_text import (
+    as_sentence,
+    clean,
+    first_sentence,
+    reads_as_instruction,
+    sentences,
+    small_talk_language,
+    thesis_problem,
+)
 
-_ASSIGNED = [
-    re.compile(p, re.IGNORECASE | re.DOTALL)
+
+class OpeningKind(StrEnum):
+    ASSIGNED = "assigned"
+    CLAIM = "claim"
+    TOPIC = "topic"
+    QUESTION = "question"
+    COMPARISON = "comparison"
+    SMALL_TALK = "small_talk"
+    INSTRUCTION = "instruction"
+    UNCLEAR = "unclear"
+
+
+@dataclass(frozen=True, slots=True)
+class OpeningReading:
+    kind: OpeningKind
+    stance: Stance | None  # None: no side yet, the bot asks
+    language: str  # of the message; "en" when it cannot be told
+
+    @property
+    def asks_for_topic(self) -> bool:
+        """No topic at all (small talk, instructions); otherwise the bot asks for a side."""
+        return self.kind in {OpeningKind.SMALL_TALK, OpeningKind.INSTRUCTION}
+
+
+_TOPIC_PREFIX = re.compile(
+    r"^\s*(?:topic|subject|debate|motion|thème|sujet|tema|thema|argomento|assunto|тема)\s*"
+    r"[:\-–]\s*(?P<topic>[^.\n!?]+)[.\n!?]?\s*",
+    re.I,
+)
+# Where an English request to argue may start: the sentence start, or after "you", "please"...
+_REQUEST_START = r"(?:^|(?<=[.!?:])\s+|\b(?:you|please|to|can you|could you|would you|will you)\s+)"
+_THAT = r"(?:that\s+|the (?:idea|view|position|claim|thesis) that\s+)?"
+_ASSIGNED_EN = [
+    re.compile(p, re.I | re.S)
     for p in (
-        r"\byou(?:'ll| will| should| must| shall| can|'re going to)?\s+"
-        r"(?:argue|defend|claim|maintain|hold|take the (?:side|position))\s+(?:that\s+)?(?P<t>.+)",
-        r"\b(?:convince|persuade)\s+me\s+(?:that\s+)?(?P<t>.+)",
-        r"\b(?:argue|defend)\s+(?P<dir>for|against)\s+(?P<t>.+)",
-        r"\b(?:argue|defend)\s+(?:that\s+)?(?P<t>.+)",
-        r"\byour\s+(?:side|position|thesis|stance)\s*(?:is|:)\s*(?:that\s+)?(?P<t>.+)",
+        r"\byou(?:'ll| will| should| must| shall| can|'re going to| are going to)?\s+"
+        r"(?:argue|are|defend)\s+(?P<dir>for|against)\s+(?P<t>.+)",
+        r"\byou(?:'ll| will| should| must| shall| can|'re going to| are going to)?\s+"
+        r"(?:argue|defend|claim|maintain|hold|support|take the (?:side|position|view|stance))"
+        rf"\s+{_THAT}(?P<t>.+)",
+        r"\b(?:convince|persuade)\s+me\s+(?:that\s+|of\s+(?:the\s+idea\s+that\s+)?)?(?P<t>.+)",
+        _REQUEST_START + r"(?:argue|defend|make the case)\s+(?P<dir>for|against)\s+(?P<t>.+)",
+        _REQUEST_START
+        + r"(?:argue|defend|make the case|take the (?:side|position|view))\s+"
+        + rf"{_THAT}(?P<t>.+)",
+        r"\byour\s+(?:side|position|thesis|stance|view)\s*(?:is|:)\s*(?:that\s+)?(?P<t>.+)",
+        r"\bplay (?:the )?devil'?s advocate\s*(?:on|for|:|,|-)?\s*(?P<t>.+)",
+        _REQUEST_START + r"(?:tell me|explain)\s+why\s+(?P<t>.+)",
     )
 ]
-_TOPIC_PREFIX = re.compile(
-    r"^\s*(?:topic|subject|debate)\s*:\s*(?P<topic>[^.\n!?]+)[.\n!?]?\s*", re.I
-)
-_GREETING = re.compile(
-    r"^(?:hi|hello|hey|hiya|yo|howdy|hola|ciao|salut|bonjour|good (?:morning|afternoon|evening)|"
-    r"thanks?|thank you|ok(?:ay)?|cool|sure|yes|no|help|test|ping|what\??|who are you\??|"
-    r"how are you\??|what can you do\??)[\s!.?]*$",
-    re.IGNORECASE,
-)
-# Words that make a sentence a claim rather than a bare topic.
-_CLAIM_VERBS = re.compile(
-    r"\b(?:is|are|was|were|isn't|aren't|wasn't|weren't|should|shouldn't|must|will|won't|can|can't|cannot|do|does|don't|"
-    r"doesn't|has|have|better|worse|best|worst|deserves?|belongs?|needs?|ought|makes?|causes?|"
-    r"i think|i believe)\b",
-    re.IGNORECASE,
-)
-_NEGATIONS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"\b(is|are|was|were|should|must|will|can|does|do) not\b", re.I), r"\1"),
-    (re.compile(r"\b(isn't|aren't|shouldn't|won't|can't|doesn't|don't)\b", re.I), "__UNNEG__"),
-    (re.compile(r"\b(is|are|was|were|should|must|will|can)\b", re.I), r"\1 not"),
+_CHANGE_MY_MIND = [
+    re.compile(p, re.I | re.S)
+    for p in (
+        r"^(?:change my mind|prove me wrong|convince me otherwise)\s*[:,.!-]*\s*(?P<c>.+)$",
+        r"^(?P<c>.+?)[.!,]?\s*(?:change my mind|prove me wrong|convince me otherwise)[.!]*$",
+    )
 ]
-_UNNEGATED = {
-    "isn't": "is", "aren't": "are", "shouldn't": "should", "won't": "will",
-    "can't": "can", "doesn't": "does", "don't": "do",
-}  # fmt: skip
-_OPINION = re.compile(r"^\s*(?:i think|i believe|i feel|in my opinion,?)\s+(?:that\s+)?", re.I)
-_FRAMING = re.compile(r"^\s*the (?:idea|view|position|claim|thesis) that\s+", re.I)
-_PRONOUN = re.compile(r"^(?:it|they|this)\s+", re.I)
-_BETTER = re.compile(r"^(?P<a>.+?)\s+(?P<v>is|are)\s+(?P<c>better|worse)\s+than\s+(?P<b>.+)$", re.I)
+_LEAD_IN = re.compile(
+    r"^(?:let'?s (?:debate|discuss|talk about|argue about)|debate me (?:on|about)|"
+    r"i want to (?:debate|discuss|talk about)|can we (?:debate|discuss|talk about)|"
+    r"what do you think (?:about|of)|what(?:'s| is) your (?:opinion|view|take) (?:on|of)|"
+    r"how do you feel about|thoughts on|what about|your (?:opinion|thoughts|take) on)"
+    r"\s*:?\s*(?P<t>.+)$",
+    re.I | re.S,
+)
+_COMPARISON = re.compile(
+    r"^(?:which is better\s*[:,]?\s*|what(?:'s| is) better\s*[:,]?\s*)?"
+    r"(?P<a>[^,:?]+?)\s+(?:vs\.?|versus|v\.|or|ou|o|oder|или)\s+(?P<b>[^,:?]+?)\s*\??$",
+    re.I,
+)
+_OPINION_EN = re.compile(
+    r"^\s*(?:i think|i believe|i feel|i'm convinced|i am convinced|i'm sure|i am sure|"
+    r"in my opinion,?|imo,?|personally,?|honestly,?|my view is|my opinion is|i'd say)\s+"
+    r"(?:that\s+)?",
+    re.I,
+)
+_LIKES = re.compile(
+    r"^(?:i (?:really |absolutely |just |truly )?(?:love|like|adore|enjoy|support)|"
+    r"i(?:'m| am) (?:all |totally )?(?:for|pro|a (?:big |huge )?fan of))\s+(?P<x>.+)$",
+    re.I,
+)
+_PREFERS = re.compile(r"^i (?:really |much )?prefer\s+(?P<a>.+?)\s+(?:to|over)\s+(?P<b>.+)$", re.I)
+_DISLIKES = re.compile(
+    r"^(?:i (?:really |absolutely |just |truly )?(?:hate|dislike|can't stand|cannot stand|"
+    r"oppose|detest)|i(?:'m| am) (?:totally |strongly |completely )?(?:against|anti|"
+    r"not a fan of))\s+(?P<x>.+)$",
+    re.I,
+)
+_RATHER = re.compile(
+    r"^(?:would you rather|do you prefer|what do you prefer,?|which do you prefer,?)\s+"
+    r"(?P<a>.+?)\s+or\s+(?P<b>.+?)\s*\??$",
+    re.I,
+)
+# Topics that are problems: "for climate change" makes no sense, so the bot takes them seriously.
+_PROBLEMS = re.compile(
+    r"\b(?:climate change|global warming|poverty|war|racism|sexism|inflation|crime|pollution|"
+    r"unemployment|obesity|terrorism|homelessness|inequality|corruption|misinformation|"
+    r"fake news|bullying|addiction|deforestation|discrimination|hunger|violence)\b",
+    re.I,
+)
+_PRONOUN_START = re.compile(r"^(?:it|this|that|they|these|those|he|she)\b", re.I)
+_EXTRAPOSED = re.compile(r"^it (?:is|was|would be|will be)\b.*\b(?:to|that)\b", re.I)
+_REQUEST = re.compile(
+    r"^(?:tell|write|give|show|explain|describe|list|summari[sz]e|translate|help|calculate|"
+    r"compute|generate|make|create|draw|sing|recommend|suggest|teach|say|print|output|type|"
+    r"answer|respond|reply|repeat|stop|do|be|act|pretend|forget|ignore|please)\b",
+    re.I,
+)
+_WH = re.compile(r"^(?:why|how|what|who|whom|whose|when|where|which)\b", re.I)
+_DO_YOU_THINK = re.compile(
+    r"^(?:do|don't) you (?:think|believe|agree)\s+(?:that\s+)?(?P<t>.+)$", re.I
+)
+_PREPOSITION_TAIL = re.compile(r"^(?P<head>.+?)\s+(?P<tail>(?:on|in|at|for|of|with)\s+.+)$", re.I)
+_MAX_TOPIC_WORDS = 6
 
 
-def _clean(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip().rstrip(".!?;:, ").strip()
-
-
-def _sentence(text: str) -> str:
-    text = _clean(text)
-    return text[:1].upper() + text[1:] + "." if text else text
+def _reading(kind: OpeningKind, language: str, topic: str = "", thesis: str = "") -> OpeningReading:
+    if not thesis:
+        return OpeningReading(kind, None, language)
+    sentence = as_sentence(thesis)
+    if thesis_problem(sentence):
+        return OpeningReading(OpeningKind.UNCLEAR, None, language)
+    return OpeningReading(kind, Stance(clean(topic) or _topic_from(thesis), sentence), language)
 
 
 def _topic_from(thesis: str) -> str:
-    words = _clean(thesis).split(" ")
-    return " ".join(words[:8])
+    return " ".join(clean(thesis).split(" ")[:8])
 
 
-def _opposite(claim: str) -> str:
-    match = _BETTER.match(claim)
-    if match:
-        a = match["a"][:1].lower() + match["a"][1:]
-        return f"{match['b']} {match['v']} {match['c']} than {a}"
-    for pattern, replacement in _NEGATIONS:
-        if pattern.search(claim):
-            if replacement == "__UNNEG__":
-                return pattern.sub(lambda m: _UNNEGATED[m.group(1).lower()], claim, count=1)
-            return pattern.sub(replacement, claim, count=1)
-    return f"it is wrong that {claim[:1].lower()}{claim[1:]}"
+def picked_side(topic: str, direction: str = "for") -> str:
+    """The side the bot takes on a bare topic: for it, unless told to argue against."""
+    topic = clean(topic)
+    if direction == "for" and _PROBLEMS.search(topic) and len(topic.split()) <= 3:
+        return f"{topic[:1].upper()}{topic[1:]} is a serious problem that needs action now"
+    stronger, weaker = ("for", "against") if direction == "for" else ("against", "for")
+    return f"The case {stronger} {topic} is stronger than the case {weaker} it"
+
+
+def read_opening(message: str) -> OpeningReading:
+    """What a first message asks of the bot, and the stance it sets (None: the bot asks)."""
+    text = message.strip()
+    language = detect_language(text) or "en"
+    if not re.search(r"\w", text):
+        return OpeningReading(OpeningKind.SMALL_TALK, None, language)
+    chit_chat = small_talk_language(text)
+    if chit_chat is not None:
+        return OpeningReading(OpeningKind.SMALL_TALK, None, chit_chat or language)
+    kept, dropped_instruction = [], False
+    for sentence in sentences(text):
+        if reads_as_instruction(sentence):
+            dropped_instruction = True
+        elif small_talk_language(sentence) is None:
+            kept.append(sentence)
+    if not kept:
+        kind = OpeningKind.INSTRUCTION if dropped_instruction else OpeningKind.SMALL_TALK
+        return OpeningReading(kind, None, language)
+    rest = " ".join(kept)
+    language = detect_language(rest) or language
+
+    topic = ""
+    prefix = _TOPIC_PREFIX.match(rest)
+    if prefix:
+        topic, rest = clean(prefix["topic"]), rest[prefix.end() :].strip()
+        if not rest:
+            return _comparison(topic, language) or _reading(
+                OpeningKind.TOPIC, language, topic, picked_side(topic)
+            )
+    return (
+        _assigned(rest, topic, language)
+        or _change_my_mind(rest, language)
+        or _lead_in(rest, language)
+        or _comparison(rest, language)
+        or _rather(rest, language)
+        or _question(rest, language)
+        or _claim(rest, topic, language)
+    )
 
 
 def analyze_opening(message: str) -> Stance | None:
     """The stance a first message sets, or None when there is nothing to debate yet."""
-    text = message.strip()
-    if not re.search(r"\w{2,}", text) or _GREETING.match(text):
+    return read_opening(message).stance
+
+
+def _comparison_sides(text: str) -> tuple[str, str] | None:
+    match = _COMPARISON.match(clean(text) + ("?" if text.rstrip().endswith("?") else ""))
+    if not match:
         return None
-
-    topic_match = _TOPIC_PREFIX.match(text)
-    topic = _clean(topic_match["topic"]) if topic_match else None
-    rest = text[topic_match.end() :] if topic_match else text
-
-    for pattern in _ASSIGNED:
-        assigned = pattern.search(rest)
-        if assigned and _clean(assigned["t"]):
-            thesis = _clean(_FRAMING.sub("", assigned["t"]))
-            direction = assigned.groupdict().get("dir")
-            if direction:  # "argue for/against X": X is a topic, the direction gives the side
-                return Stance(topic=topic or thesis, thesis=_picked_side(thesis, direction.lower()))
-            if topic:
-                thesis = _PRONOUN.sub(topic + " ", thesis, count=1)
-            return Stance(topic=topic or _topic_from(thesis), thesis=_sentence(thesis))
-
-    claim = _clean(_OPINION.sub("", rest))
-    if not claim or (not _CLAIM_VERBS.search(claim) and len(claim.split()) <= 8):
-        bare = topic or claim
-        return Stance(topic=bare, thesis=_picked_side(bare, "for"))
-    return Stance(topic=topic or _topic_from(claim), thesis=_sentence(_opposite(claim)))
+    a, b = clean(match["a"]), clean(match["b"])
+    if b.lower() in {"not", "no", "nicht", "non", "pas", "нет"}:
+        return None
+    if len(a.split()) > 4 or len(b.split()) > 4 or en.has_verb(a) or en.has_verb(b):
+        return None
+    return a, b
 
 
-def _picked_side(topic: str, direction: str) -> str:
-    """The side the bot takes on a bare topic: for it, unless told to argue against."""
-    stronger, weaker = ("for", "against") if direction == "for" else ("against", "for")
-    return f"The case {stronger} {topic} is stronger than the case {weaker} it."
+def _comparison(text: str, language: str) -> OpeningReading | None:
+    sides = _comparison_sides(text)
+    if sides is None:
+        return None
+    a, b = sides
+    topic = f"{a} vs {b}"
+    grammar = other.GRAMMARS.get(language)
+    thesis = grammar.rather.format(a=a, b=b) if grammar else en.better_than(a, b)
+    return _reading(OpeningKind.COMPARISON, language, topic, thesis)
+
+
+def _with_topic_for_pronoun(thesis: str, topic: str) -> str:
+    """'it belongs on pizza' with topic 'pineapple on pizza' -> 'pineapple belongs on pizza'."""
+    if not topic or not re.match(r"^(?:it|they|this)\s+", thesis, re.I):
+        return thesis
+    subject = topic
+    tail = _PREPOSITION_TAIL.match(topic)
+    if tail and tail["tail"].lower() in thesis.lower():
+        subject = tail["head"]
+    return re.sub(r"^(?:it|they|this)\s+", subject + " ", thesis, count=1, flags=re.I)
+
+
+def _assigned(rest: str, topic: str, language: str) -> OpeningReading | None:
+    grammar = other.GRAMMARS.get(language)
+    patterns = [*_ASSIGNED_EN, *(grammar.assign if grammar else ())]
+    for pattern in patterns:
+        match = pattern.search(rest)
+        if not match:
+            continue
+        given = clean(first_sentence(match["t"]))
+        if not given:
+            continue
+        if reads_as_instruction(given):
+            return OpeningReading(OpeningKind.INSTRUCTION, None, language)
+        direction = (match.groupdict().get("dir") or "").lower()
+        if direction:
+            return _assigned_direction(given, direction, topic, language)
+        given = _with_topic_for_pronoun(other.main_clause_order(given, language), topic)
+        if language == "en" and not en.has_verb(given) and len(given.split()) <= _MAX_TOPIC_WORDS:
+            return _reading(OpeningKind.ASSIGNED, language, topic or given, picked_side(given))
+        return _reading(OpeningKind.ASSIGNED, language, topic, given)
+    return None
+
+
+def _assigned_direction(given: str, direction: str, topic: str, language: str) -> OpeningReading:
+    """'argue for cats' under 'Topic: cats vs dogs' -> 'Cats are better than dogs'."""
+    sides = _comparison_sides(topic) if topic else None
+    if sides:
+        a, b = sides
+        chosen = given.lower()
+        if chosen in {a.lower(), b.lower()}:
+            winner = a if (chosen == a.lower()) == (direction == "for") else b
+            loser = b if winner == a else a
+            return _reading(OpeningKind.ASSIGNED, language, topic, en.better_than(winner, loser))
+    return _reading(OpeningKind.ASSIGNED, language, topic or given, picked_side(given, direction))
+
+
+def _change_my_mind(rest: str, language: str) -> OpeningReading | None:
+    for pattern in _CHANGE_MY_MIND:
+        match = pattern.match(rest.strip())
+        if match:
+            return _claim(match["c"], "", language)
+    return None
+
+
+def _lead_in(rest: str, language: str) -> OpeningReading | None:
+    match = _LEAD_IN.match(clean(rest))
+    if not match:
+        return None
+    subject = clean(match["t"])
+    if match["t"].rstrip().endswith("?") or (words(subject) or [""])[0] in en.AUXILIARIES:
+        return _question(match["t"], language)
+    whether = re.match(r"^(?:whether|if)\s+(?P<p>.+?)(?:\s+or not)?$", subject, re.I)
+    if whether:
+        return _reading(OpeningKind.QUESTION, language, subject, whether["p"])
+    if en.has_verb(subject):  # "Let's debate: cats are better than dogs" - the bot takes it
+        return _reading(OpeningKind.TOPIC, language, subject, subject)
+    return _comparison(subject, language) or _reading(
+        OpeningKind.TOPIC, language, subject, picked_side(subject)
+    )
+
+
+def _rather(rest: str, language: str) -> OpeningReading | None:
+    """'Would you rather live in the city or the countryside?': the bot takes the first."""
+    match = _RATHER.match(clean(first_sentence(rest)) + "?")
+    if not match or language != "en":
+        return None
+    a, b = clean(match["a"]), clean(match["b"])
+    verb = "would rather" if match.group(0).lower().startswith("would") else "prefer"
+    joiner = "than" if verb == "would rather" else "to"
+    return _reading(OpeningKind.COMPARISON, language, f"{a} or {b}", f"I {verb} {a} {joiner} {b}")
+
+
+def _question(rest: str, language: str) -> OpeningReading | None:
+    asked = first_sentence(rest)
+    first_word = (words(asked) or [""])[0]
+    if not asked.endswith("?") and first_word not in en.AUXILIARIES:
+        return None
+    if language != "en":
+        return _question_elsewhere(asked, language)
+    question = clean(asked)
+    question = re.sub(r",?\s+or not$", "", question, flags=re.I)
+    think = _DO_YOU_THINK.match(question)
+    if think:
+        return _reading(OpeningKind.QUESTION, language, question + "?", think["t"])
+    if _WH.match(question):
+        return OpeningReading(OpeningKind.UNCLEAR, None, language)
+    if first_word in en.AUXILIARIES or first_word.endswith("n't"):
+        first_option = re.sub(r"\s+or\s+.+$", "", question, flags=re.I)
+        answer = en.answer_yes(first_option)
+        if answer is None:
+            answer = f"The answer to the question \u201c{question}?\u201d is yes"
+        return _reading(OpeningKind.QUESTION, language, question + "?", answer)
+    if en.has_verb(question):  # a statement said as a question: the bot says yes
+        return _reading(OpeningKind.QUESTION, language, question + "?", question)
+    return None
+
+
+def _question_elsewhere(asked: str, language: str) -> OpeningReading | None:
+    """Spanish, Italian, Portuguese, Russian (and French with "est-ce que") ask yes/no
+    questions in the order of a statement: the bot says yes to it."""
+    if language not in other.GRAMMARS:
+        return OpeningReading(OpeningKind.UNCLEAR, None, language)
+    statement = clean(re.sub(r"^\s*(?:¿|est-ce que\s+|est-ce qu['’])", "", asked, flags=re.I))
+    if other.is_claim(statement, language):
+        return _reading(OpeningKind.QUESTION, language, clean(asked) + "?", statement)
+    if len(statement.split()) <= _MAX_TOPIC_WORDS:
+        return _reading(OpeningKind.TOPIC, language, statement, picked_side(statement))
+    return OpeningReading(OpeningKind.UNCLEAR, None, language)
+
+
+def _claim(rest: str, topic: str, language: str) -> OpeningReading:
+    """The user's own view: the bot argues the opposite, or asks if it cannot tell what that is."""
+    unclear = OpeningReading(OpeningKind.UNCLEAR, None, language)
+    if language not in other.GRAMMARS and language != "en":
+        return unclear
+    grammar = other.GRAMMARS.get(language)
+    opinion = grammar.opinion if grammar else _OPINION_EN
+    claim = clean(first_sentence(opinion.sub("", rest.strip(), count=1)))
+    if not claim:
+        return unclear
+    claim = re.sub(
+        r"^(it|that|this)'s\b|^(they)'re\b",
+        lambda m: f"{m.group(1) or m.group(2)} {'is' if m.group(1) else 'are'}",
+        claim,
+        flags=re.I,
+    )
+    if topic:
+        claim = _with_topic_for_pronoun(claim, topic)
+    if grammar is not None:
+        if not other.is_claim(claim, language):
+            said_as_sentence = rest.strip().endswith((".", "!"))
+            if len(claim.split()) <= _MAX_TOPIC_WORDS and not said_as_sentence:
+                return _reading(OpeningKind.TOPIC, language, topic or claim, picked_side(claim))
+            return unclear
+        opposite = other.oppose(claim, language)
+        return _claim_reading(claim, opposite, topic, language)
+    personal = _personal(claim, topic, language)
+    if personal is not None:
+        return personal
+    if _REQUEST.match(claim) or re.match(r"^(?:you|you're|you are)\b", claim, re.I):
+        return unclear
+    if _PRONOUN_START.match(claim) and not _EXTRAPOSED.match(claim):
+        return unclear
+    if not en.has_verb(claim):
+        if len(claim.split()) <= _MAX_TOPIC_WORDS:
+            return _reading(OpeningKind.TOPIC, language, topic or claim, picked_side(claim))
+        return unclear
+    return _claim_reading(claim, en.oppose(claim), topic, language)
+
+
+def _claim_reading(claim: str, opposite: str | None, topic: str, language: str) -> OpeningReading:
+    if not opposite or clean(opposite).lower() == clean(claim).lower():
+        return OpeningReading(OpeningKind.UNCLEAR, None, language)
+    return _reading(OpeningKind.CLAIM, language, topic or _topic_from(claim), opposite)
+
+
+def _personal(claim: str, topic: str, language: str) -> OpeningReading | None:
+    """'I love cats' -> against cats; 'I hate Mondays' -> for Mondays; other 'I ...': ask."""
+    prefers = _PREFERS.match(claim)
+    if prefers:
+        a, b = clean(prefers["a"]), clean(prefers["b"])
+        return _reading(OpeningKind.CLAIM, language, topic or f"{a} vs {b}", en.better_than(b, a))
+    likes = _LIKES.match(claim)
+    if likes:
+        liked = clean(likes["x"])
+        return _reading(OpeningKind.CLAIM, language, topic or liked, picked_side(liked, "against"))
+    dislikes = _DISLIKES.match(claim)
+    if dislikes:
+        disliked = clean(dislikes["x"])
+        return _reading(OpeningKind.CLAIM, language, topic or disliked, picked_side(disliked))
+    if re.match(r"^(?:i|i'm|i've|i'd|me|my)\b", claim, re.I):
+        return OpeningReading(OpeningKind.UNCLEAR, None, language)
+    return None

@@ -77,7 +77,7 @@ def test_a_twelve_turn_conversation_keeps_the_contract(client: httpx.Client) -> 
     assert first["message"][0]["message"] == OPENING
 
     thesis = client.get(f"/api/conversations/{conv}").json()["thesis"]
-    assert thesis == "Pineapple on pizza belongs on pizza."
+    assert thesis == "Pineapple belongs on pizza."
     sent = [OPENING]
     for text in TEXTS:
         body = chat(client, conv, text)

@@ -14,7 +14,7 @@ from agent.opening_rules import analyze_opening
         (
             "Topic: pineapple on pizza. You argue that it belongs on pizza.",
             "pineapple on pizza",
-            "Pineapple on pizza belongs on pizza.",
+            "Pineapple belongs on pizza.",
         ),
         ("Convince me that cats are better than dogs", "cats are better than dogs",
          "Cats are better than dogs."),

@@ -1,0 +1,177 @@
+"""The opening rules' other languages: French, Spanish, German, Italian, Portuguese, Russian.
+
+For each: how a message assigns the bot its side ("Convaincs-moi que ..."), which words make a
+sentence a claim, how to negate a claim, and "X rather than Y". When a claim has none of the
+verbs listed, `oppose` returns None and the bot asks instead of guessing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Grammar:
+    assign: tuple[re.Pattern[str], ...]  # group "t": the thesis the bot is given
+    opinion: re.Pattern[str]  # "I think that" and the like, taken off a claim
+    verbs: frozenset[str]  # finite verbs that make a sentence a claim
+    negated: re.Pattern[str]  # a negation to take out
+    rather: str  # "{a}" rather than "{b}", for comparisons
+    negate: str  # how to negate: "before" (no/non/não/не), "after" (nicht), "french"
+
+
+def _p(*patterns: str) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(p, re.I | re.S) for p in patterns)
+
+
+GRAMMARS: dict[str, Grammar] = {
+    "fr": Grammar(
+        assign=_p(
+            r"\b(?:convaincs|convainquez|persuade|persuadez)[- ]moi\s+(?:que|qu['’])\s*(?P<t>.+)",
+            r"\b(?:tu défends|vous défendez|défends|défendez|soutiens|soutenez|argumente|"
+            r"argumentez)\s+(?:l['’]idée\s+)?(?:que|qu['’])\s*(?P<t>.+)",
+        ),
+        opinion=re.compile(
+            r"^\s*(?:je pense|je crois|je trouve|à mon avis,?|selon moi,?)\s*(?:que\s+|qu['’])?",
+            re.I,
+        ),
+        verbs=frozenset(
+            "est sont était étaient sera seront doit doivent devrait devraient peut peuvent "
+            "pourrait va vont a ont fait font reste restent mérite méritent faut vaut".split()
+        ),
+        negated=re.compile(r"\b(?:ne\s+|n['’])(?P<v>\w+)\s+(?:pas|jamais|plus)\s+", re.I),
+        rather="Mieux vaut {a} que {b}",
+        negate="french",
+    ),
+    "es": Grammar(
+        assign=_p(
+            r"\b(?:convénceme|convenceme|persuádeme|persuademe)\s+(?:de\s+)?(?:que\s+)?(?P<t>.+)",
+            r"\b(?:defiende|defienda|argumenta|sostén|sosten)\s+(?:la idea de\s+)?(?:que\s+)"
+            r"(?P<t>.+)",
+        ),
+        opinion=re.compile(r"^\s*(?:creo|pienso|opino|en mi opinión,?)\s*(?:que\s+)?", re.I),
+        verbs=frozenset(
+            "es son era eran será serán está están debe deben debería deberían puede pueden "
+            "podría va van tiene tienen hay hace hacen vale merece necesita necesitan".split()
+        ),
+        negated=re.compile(r"\b(?:no|nunca|jamás)\s+", re.I),
+        rather="Mejor {a} que {b}",
+        negate="before:no",
+    ),
+    "de": Grammar(
+        assign=_p(
+            r"\b(?:überzeuge|überzeug|überzeugen sie)\s+mich\s*,?\s*(?:davon\s*,?\s*)?dass\s+"
+            r"(?P<t>.+)",
+            r"\b(?:verteidige|argumentiere|vertritt|vertrittst)\s*,?\s*(?:die these\s*,?\s*)?"
+            r"dass\s+(?P<t>.+)",
+        ),
+        opinion=re.compile(r"^\s*(?:ich finde|meiner meinung nach)\s*,?\s*", re.I),
+        verbs=frozenset(
+            "ist sind war waren wird werden sollte sollten muss müssen kann können darf dürfen "
+            "hat haben macht machen".split()
+        ),
+        negated=re.compile(r"\b(?:nicht|nie|niemals)\s+", re.I),
+        rather="Lieber {a} als {b}",
+        negate="after:nicht",
+    ),
+    "it": Grammar(
+        assign=_p(
+            r"\b(?:convincimi|persuadimi)\s+(?:che\s+)?(?P<t>.+)",
+            r"\b(?:difendi|sostieni)\s+(?:l['’]idea\s+)?che\s+(?P<t>.+)",
+        ),
+        opinion=re.compile(r"^\s*(?:penso|credo|secondo me,?)\s*(?:che\s+)?", re.I),
+        verbs=frozenset(
+            "è sono era erano sarà saranno deve devono dovrebbe dovrebbero può possono ha "
+            "hanno fa fanno vale merita".split()
+        ),
+        negated=re.compile(r"\b(?:non|mai)\s+", re.I),
+        rather="Meglio {a} che {b}",
+        negate="before:non",
+    ),
+    "pt": Grammar(
+        assign=_p(
+            r"\b(?:convença-me|convence-me|me convença)\s+(?:de\s+)?(?:que\s+)?(?P<t>.+)",
+            r"\b(?:defenda|defende)\s+(?:a ideia de\s+)?que\s+(?P<t>.+)",
+        ),
+        opinion=re.compile(r"^\s*(?:acho|penso|creio|na minha opinião,?)\s*(?:que\s+)?", re.I),
+        verbs=frozenset(
+            "é são era eram será serão está estão deve devem deveria deveriam pode podem vai "
+            "vão tem têm faz fazem vale merece".split()
+        ),
+        negated=re.compile(r"\b(?:não|nunca|jamais)\s+", re.I),
+        rather="Melhor {a} do que {b}",
+        negate="before:não",
+    ),
+    "ru": Grammar(
+        assign=_p(
+            r"(?:убеди|убедите|докажи|докажите)\s*(?:меня\s*)?,?\s*(?:что|в том,?\s*что)\s+"
+            r"(?P<t>.+)",
+            r"(?:защищай|защищайте|отстаивай|отстаивайте)\s+(?:идею\s*)?,?\s*(?:что|то,?\s*что)\s+"
+            r"(?P<t>.+)",
+        ),
+        opinion=re.compile(
+            r"^\s*(?:я думаю|я считаю|по-моему|мне кажется)\s*,?\s*(?:что\s+)?", re.I
+        ),
+        verbs=frozenset(
+            "лучше хуже должен должна должно должны нужно надо можно следует стоит является "
+            "являются будет будут может могут есть".split()
+        ),
+        negated=re.compile(r"(?<!\w)(?:никогда\s+не|не)\s+", re.I),
+        rather="{a} лучше, чем {b}",
+        negate="before:не",
+    ),
+}
+
+_WORD = r"(?<!\w){}(?!\w)"
+_GERMAN_ARTICLES = frozenset("der die das ein eine den dem des".split())
+_VOWEL_START = re.compile(r"^[aeiouyhâàéèêîïôûœ]", re.I)
+
+
+def _first_verb(text: str, verbs: frozenset[str]) -> re.Match[str] | None:
+    found = [m for v in verbs if (m := re.search(_WORD.format(re.escape(v)), text, re.I))]
+    return min(found, key=lambda m: m.start()) if found else None
+
+
+def is_claim(text: str, language: str) -> bool:
+    grammar = GRAMMARS[language]
+    return _first_verb(text, grammar.verbs) is not None or bool(grammar.negated.search(text))
+
+
+def oppose(claim: str, language: str) -> str | None:
+    """The negation of a claim in its own language, or None when no known verb is found."""
+    grammar = GRAMMARS[language]
+    negated = grammar.negated.search(claim)
+    if negated:
+        if grammar.negate == "french":
+            return claim[: negated.start()] + negated["v"] + " " + claim[negated.end() :]
+        return claim[: negated.start()] + claim[negated.end() :]
+    verb = _first_verb(claim, grammar.verbs)
+    if verb is None:
+        return None
+    before, word, after = claim[: verb.start()], verb.group(0), claim[verb.end() :]
+    if grammar.negate == "french":
+        particle = "n'" if _VOWEL_START.match(word) else "ne "
+        return f"{before}{particle}{word} pas{after}"
+    where, particle = grammar.negate.split(":")
+    if where == "before":
+        return f"{before}{particle} {word}{after}"
+    return f"{before}{word} {particle}{after}"
+
+
+def main_clause_order(clause: str, language: str) -> str:
+    """German "dass" clauses put the verb last ("Homeoffice besser ist als das Büro"); a thesis
+    reads as a main clause, with the verb second."""
+    if language != "de":
+        return clause
+    tokens = clause.split()
+    verb = _first_verb(clause, GRAMMARS["de"].verbs)
+    if verb is None or len(tokens) < 3:
+        return clause
+    index = next((i for i, t in enumerate(tokens) if t.lower() == verb.group(0).lower()), None)
+    subject_end = 2 if tokens[0].lower() in _GERMAN_ARTICLES else 1
+    if index is None or index <= subject_end:
+        return clause
+    moved = tokens.pop(index)
+    tokens.insert(subject_end, moved)
+    return " ".join(tokens)

@@ -1,0 +1,200 @@
+"""Text checks the opening rules need in every language: small talk, instructions to the bot,
+sentences, and the shape of a clean thesis."""
+
+from __future__ import annotations
+
+import re
+
+from agent.language import words
+
+MAX_THESIS_CHARS = 200
+
+# Words that make up greetings, thanks and chit-chat, with the language each one points to
+# ("" when it says nothing about the language).
+_SMALL_TALK: dict[str, str] = {
+    **dict.fromkeys(
+        "hi hello hey heya hiya yo howdy greetings sup wassup good morning afternoon evening "
+        "night day bye goodbye cya later thanks thank thx ty tysm cheers lol lmao rofl haha "
+        "hahaha hehe xd okay kk cool nice great awesome sure yeah yep yup nope nah please help "
+        "test testing ping there everyone all guys folks friend buddy mate bot how doing what's "
+        "whats up much lot very again welcome hmm hm um uh well wow oh ah sorry who what is "
+        "this it me meet i'm am fine are you your a so to".split(),
+        "en",
+    ),
+    **dict.fromkeys(["ok", "k", "yes", "no", "kopichat"], ""),
+    **dict.fromkeys(
+        "salut bonjour bonsoir coucou merci beaucoup bonne nuit journée soirée ça va oui "
+        "d'accord mdr revoir plus tard comment vas allez vous bien tu".split(),
+        "fr",
+    ),
+    **dict.fromkeys(
+        "hola buenos buenas días dias tardes noches gracias muchas muchísimas adiós adios qué "
+        "tal vale sí jaja jajaja cómo estás estas bien hasta luego".split(),
+        "es",
+    ),
+    **dict.fromkeys(
+        "hallo servus moin guten tag morgen abend gute nacht danke schön schoen vielen dank "
+        "tschüss tschüs ja nein wie geht's gehts es dir ihnen gut".split(),
+        "de",
+    ),
+    **dict.fromkeys(
+        "ciao buongiorno buonasera buonanotte grazie mille sì come stai bene salve".split(), "it"
+    ),
+    **dict.fromkeys(
+        "olá ola oi bom dia boa tarde noite obrigado obrigada tchau sim não tudo bem vai".split(),
+        "pt",
+    ),
+    **dict.fromkeys(
+        "привет здравствуйте здравствуй добрый день вечер утро доброе спокойной ночи спасибо "
+        "большое пока да нет как дела хорошо ок".split(),
+        "ru",
+    ),
+}
+# Greetings in scripts written without spaces, matched whole.
+_SMALL_TALK_WHOLE: dict[str, str] = {
+    **dict.fromkeys(["你好", "您好", "谢谢", "早上好", "晚安", "再见", "大家好"], "zh"),
+    **dict.fromkeys(["こんにちは", "ありがとう", "おはよう", "こんばんは"], "ja"),
+    **dict.fromkeys(["안녕하세요", "감사합니다"], "ko"),
+    **dict.fromkeys(["مرحبا", "شكرا"], "ar"),
+}
+_MAX_SMALL_TALK_WORDS = 8
+
+
+def small_talk_language(text: str) -> str | None:
+    """The language of a message that is only small talk ("" if it does not tell), else None."""
+    squeezed = re.sub(r"[\W_]+", "", text)
+    if not squeezed:  # emoji and punctuation only
+        return ""
+    if squeezed in _SMALL_TALK_WHOLE:
+        return _SMALL_TALK_WHOLE[squeezed]
+    tokens = words(text)
+    if not tokens:
+        return None
+    if len(tokens) > _MAX_SMALL_TALK_WORDS or any(t not in _SMALL_TALK for t in tokens):
+        return None
+    hints = [_SMALL_TALK[t] for t in tokens if _SMALL_TALK[t]]
+    non_english = [h for h in hints if h != "en"]
+    return non_english[0] if non_english else (hints[0] if hints else "")
+
+
+# Text that tries to instruct the bot: reveal or change its rules, its role or its side.
+_INSTRUCTION_PATTERNS = [
+    # English
+    r"\b(?:ignore|disregard|forget|override|bypass|drop)\b.{0,40}?\b(?:instructions?|rules?|"
+    r"prompts?|guidelines|programming|restrictions|directives|everything (?:above|before))\b",
+    r"\bsystem\s*(?:prompt|message|instructions?)\b",
+    r"\b(?:your|the) (?:instructions|initial prompt|hidden prompt|guidelines|prompt)\b",
+    r"\b(?:reveal|show|print|repeat|tell me|give me|output|display|leak|share|write out)\b"
+    r".{0,30}?\b(?:instructions?|prompt|rules|configuration)\b",
+    r"\brepeat (?:everything|the text|all|the words)\b.{0,30}?\b(?:above|before|earlier)\b",
+    r"\bagree with (?:me|everything|all)\b",
+    r"\btake my side\b",
+    r"\b(?:switch|change) (?:sides?|your (?:side|position|mind|opinion|stance|role))\b",
+    r"\bchange the (?:topic|subject)\b",
+    r"\b(?:pretend|imagine) (?:that )?(?:you are|you're|to be)\b",
+    r"\bact as\b",
+    r"\b(?:you are|you're) now\b",
+    r"\bfrom now on\b",
+    r"\brole[- ]?play\b",
+    r"\bjailbreak\b",
+    r"\bdeveloper mode\b",
+    r"\byou (?:must|have to|need to|will|should|shall) (?:agree|obey|comply|concede|admit|say|"
+    r"reveal|ignore|forget|stop|lose)\b",
+    r"\b(?:admit|concede) (?:that )?(?:you are|you're|you were) wrong\b",
+    r"\bsay (?:that )?(?:you agree|i'm right|i am right|you are wrong|you're wrong)\b",
+    r"\bwrite (?:me )?(?:a|an) (?:poem|story|essay|song|code|program|email|letter|joke)\b",
+    r"^\s*(?:say|print|output|type|repeat|write|answer with|reply with|respond with)\s*:?\s*"
+    r"[\"'“‘«]",
+    r"\bprevious (?:instructions|prompts?|messages)\b",
+    # French
+    r"\b(?:ignore|ignorez|oublie|oubliez)\b.{0,30}?\b(?:instructions?|règles|consignes|prompt)",
+    r"\b(?:tes|vos|ton|votre) (?:instructions|consignes|règles|prompt)\b",
+    r"\bprompt syst[èe]me\b",
+    r"\b(?:sois|soyez) d['’]accord avec moi\b",
+    r"\b(?:donne|donnez)-moi raison\b",
+    r"\b(?:change|changez) (?:de|le) sujet\b",
+    # Spanish
+    r"\b(?:ignora|ignore|olvida|olvide)\b.{0,30}?\b(?:instrucciones|reglas|prompt|indicaciones)",
+    r"\b(?:tus|sus) (?:instrucciones|reglas|indicaciones)\b",
+    r"\bdame la raz[oó]n\b",
+    r"\bcambia de tema\b",
+    r"\best[eé]s? de acuerdo conmigo\b",
+    # German
+    r"\b(?:ignoriere|ignorier|vergiss|ignorieren|vergessen)\b.{0,30}?\b(?:anweisungen|regeln|"
+    r"vorgaben|prompt)",
+    r"\b(?:deine|ihre) (?:anweisungen|regeln|vorgaben)\b",
+    r"\bsystem-?prompt\b",
+    r"\bstimm(?:e|en sie)? mir zu\b",
+    r"\bgib mir recht\b",
+    r"\bwechsle das thema\b",
+    # Italian and Portuguese
+    r"\b(?:ignora|dimentica)\b.{0,30}?\b(?:istruzioni|regole|prompt)",
+    r"\bdammi ragione\b",
+    r"\bcambia argomento\b",
+    r"\b(?:esqueça|esqueca|ignore)\b.{0,30}?\b(?:instruções|instrucoes|regras)",
+    r"\bconcorde comigo\b",
+    r"\bmude de assunto\b",
+    # Russian
+    r"(?:игнорируй|забудь|проигнорируй)\w*.{0,30}?(?:инструкци|правил|промпт)",
+    r"системн\w* (?:промпт|подсказк|инструкци)",
+    r"\b(?:твои|ваши) (?:инструкции|правила)\b",
+    r"согласись со мной",
+    r"смени тему",
+]
+_INSTRUCTION = re.compile("|".join(f"(?:{p})" for p in _INSTRUCTION_PATTERNS), re.I | re.S)
+_DAN = re.compile(r"\bDAN\b")
+
+
+def reads_as_instruction(text: str) -> bool:
+    """Whether the text tries to instruct the bot (reveal or change its rules, role or side)."""
+    return bool(_INSTRUCTION.search(text) or _DAN.search(text))
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=\S)|\n+")
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+
+
+def without_instructions(text: str) -> str:
+    """The text with every sentence that instructs the bot taken out."""
+    return " ".join(s for s in sentences(text) if not reads_as_instruction(s))
+
+
+_QUOTES = "\"'“”‘’«»„「」"
+
+
+def clean(text: str) -> str:
+    """One line, no surrounding quotes, no trailing punctuation."""
+    text = re.sub(r"\s+", " ", text).strip()
+    text = text.strip(_QUOTES + " ")
+    return text.rstrip(".!?;:,…" + _QUOTES + " ").strip()
+
+
+def as_sentence(text: str) -> str:
+    """Capitalised, ending with a full stop ("iPhone" keeps its small i)."""
+    text = clean(text)
+    if not text:
+        return text
+    if not (len(text) > 1 and text[1].isupper()):
+        text = text[:1].upper() + text[1:]
+    return text + "."
+
+
+def first_sentence(text: str) -> str:
+    found = sentences(text)
+    return found[0] if found else ""
+
+
+def thesis_problem(thesis: str) -> str | None:
+    """Why a thesis cannot be used as it is, or None if it is one clean sentence."""
+    if not thesis.strip():
+        return "empty"
+    if len(thesis) > MAX_THESIS_CHARS:
+        return "longer than 200 characters"
+    if len(sentences(thesis)) > 1:
+        return "more than one sentence"
+    if reads_as_instruction(thesis):
+        return "reads as an instruction to the bot"
+    return None

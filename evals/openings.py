@@ -1,0 +1,67 @@
+"""The labelled first messages (tests/eval/openings.yaml): is the side that each one fixes the
+right one? Scored for the rules in-process, or for any model through the service."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from agent.opening_rules import read_opening
+from agent.opening_text import MAX_THESIS_CHARS, reads_as_instruction, sentences
+from evals.suite import OpeningCase
+
+
+@dataclass(frozen=True, slots=True)
+class OpeningVerdict:
+    case: OpeningCase
+    thesis: str | None  # None: the bot fixed no side (it asked)
+    problems: tuple[str, ...]
+
+    @property
+    def correct(self) -> bool:
+        return not self.problems
+
+
+def _normal(text: str) -> str:
+    return " ".join(re.sub(r"[^\w'’ -]+", " ", text.lower().replace("’", "'")).split())
+
+
+def judge_opening(case: OpeningCase, thesis: str | None) -> OpeningVerdict:
+    """Compare what the bot fixed with the label: a side or none, and what the side says."""
+    if thesis is None or not thesis.strip():
+        if case.expects_side and not case.ask_ok:
+            return OpeningVerdict(case, None, ("asked, but a side was expected",))
+        return OpeningVerdict(case, None, ())
+    if not case.expects_side:
+        return OpeningVerdict(case, thesis, (f"fixed a side on a '{case.kind}' message",))
+    problems: list[str] = []
+    said = _normal(thesis)
+    if len(thesis) > MAX_THESIS_CHARS:
+        problems.append(f"longer than {MAX_THESIS_CHARS} characters")
+    if len(sentences(thesis)) > 1:
+        problems.append("more than one sentence")
+    if reads_as_instruction(thesis):
+        problems.append("reads as an instruction")
+    if case.kind == "claim" and said == _normal(case.message):
+        problems.append("restates the user's own claim")
+    problems += [f"lacks '{p}'" for p in case.must if _normal(p) not in said]
+    if case.one_of and not any(_normal(p) in said for p in case.one_of):
+        problems.append(f"has none of {list(case.one_of)}")
+    problems += [f"says '{p}'" for p in case.must_not if _normal(p) in said]
+    return OpeningVerdict(case, thesis, tuple(problems))
+
+
+def score_rules(cases: Iterable[OpeningCase]) -> list[OpeningVerdict]:
+    """The rules the offline and fake models use, run in-process (no model call involved)."""
+    verdicts = []
+    for case in cases:
+        stance = read_opening(case.message).stance
+        verdicts.append(judge_opening(case, stance.thesis if stance else None))
+    return verdicts
+
+
+def correct_rate(verdicts: list[OpeningVerdict]) -> float | None:
+    if not verdicts:
+        return None
+    return sum(v.correct for v in verdicts) / len(verdicts)
