@@ -43,7 +43,7 @@ def build_services(settings: Settings) -> Services:
         max_turns=settings.max_turns,
         prompt_version=settings.prompt_version,
     )
-    turns = DebateTurns(store, ChainResponder(library, choice), policy)
+    turns = DebateTurns(store, ChainResponder(library, choice, canary=settings.canary), policy)
     log.info(
         "kopichat ready: model %s; database %s; prompts %s (%s)",
         choice.description,

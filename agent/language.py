@@ -57,12 +57,14 @@ _SCRIPTS: list[tuple[str, re.Pattern[str]]] = [
     ("ja", re.compile(r"[\u3040-\u30ff]")),  # kana: before CJK ideographs
     ("ko", re.compile(r"[\uac00-\ud7af]")),
     ("zh", re.compile(r"[\u4e00-\u9fff]")),
-    ("uk", re.compile(r"[іїєґІЇЄҐ]")),  # before the rest of Cyrillic
-    ("ru", re.compile(r"[\u0400-\u04ff]")),
+    ("ru", re.compile(r"[\u0400-\u04ff]")),  # or Ukrainian, told apart below
     ("ar", re.compile(r"[\u0600-\u06ff]")),
     ("el", re.compile(r"[\u0370-\u03ff]")),
     ("he", re.compile(r"[\u0590-\u05ff]")),
 ]
+
+
+_UKRAINIAN = re.compile(r"[іїєґІЇЄҐ]")
 
 
 def _script_language(text: str) -> str | None:
@@ -73,6 +75,8 @@ def _script_language(text: str) -> str | None:
         matching = len(pattern.findall(text))
         # Ideographs carry a word each; alphabets need a real share of the letters.
         if matching and (language in {"ja", "zh", "ko"} or matching * 2 >= len(letters)):
+            if language == "ru" and _UKRAINIAN.search(text):
+                return "uk"
             return language
     return None
 

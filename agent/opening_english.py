@@ -48,7 +48,8 @@ _VERBS = frozenset(
     "include exclude open close rule govern control limit restrict outlaw permit punish reward "
     "treat survive succeed fail outperform compete marry raise lower cut rise fall happen last "
     "prove bring send let put see come sleep die cure pollute threaten benefit damage waste "
-    "count bark".split()
+    "count bark quit try wait visit join share post ask answer hire fire sue adopt recycle "
+    "vaccinate homeschool".split()
 )
 _VERB_ENDINGS = ("ize", "ise", "ify")
 
@@ -58,7 +59,9 @@ _CONTRACTIONS = {
     "doesn't": "does", "don't": "do", "didn't": "did", "mustn't": "must", "haven't": "have",
     "hasn't": "has", "hadn't": "had",
 }  # fmt: skip
-_PERSON_SWAP = {"i": "you", "me": "you", "my": "your", "mine": "yours", "myself": "yourself"}
+_PERSON_SWAP = {
+    "i": "you", "me": "you", "my": "your", "mine": "yours", "myself": "yourself", "your": "my",
+}  # fmt: skip
 
 
 def _is_verb(word: str) -> bool:
@@ -163,10 +166,12 @@ def answer_yes(question: str) -> str | None:
     aux = _CONTRACTIONS.get(tokens[0].lower(), tokens[0].lower())
     if aux not in AUXILIARIES:
         return None
-    rest = [_PERSON_SWAP.get(t.lower(), t) for t in tokens[1:] if t.lower() != "ever"]
-    if rest and rest[0].lower() == "you":
-        rest[0] = "I"
-    rest = ["my" if t.lower() == "your" else t for t in rest]
+    # The thesis is the bot's: "Should I ..." -> "You should ...", "Do you ..." -> "I do ...".
+    original = [t for t in tokens[1:] if t.lower() != "ever"]
+    rest = [
+        "I" if i == 0 and t.lower() == "you" else _PERSON_SWAP.get(t.lower(), t)
+        for i, t in enumerate(original)
+    ]
     if aux in _COPULAS:
         k = 1 if rest[0].lower() == "there" else _copula_split(rest)
     else:

@@ -7,6 +7,8 @@ structured model's answer could not be used (no second model call is made for it
 
 from __future__ import annotations
 
+from agent.opening_rules import OpeningReading
+
 ASK_FOR_TOPIC: dict[str, str] = {
     "fr": "Bonjour ! Je suis Kopichat et j'adore débattre. Donnez-moi un sujet et, si vous "
     "voulez, le camp que je dois défendre, par exemple « Sujet : le télétravail. Tu défends "
@@ -78,3 +80,11 @@ def ask_for_side(language: str) -> str:
 
 def opening_fallback(language: str, thesis: str) -> str:
     return OPENING_FALLBACK.get(language, OPENING_FALLBACK["en"]).format(thesis=thesis)
+
+
+def ask_for(reading: OpeningReading, english_ask_for_topic: str) -> str:
+    """What the bot says when the first message fixes no side: a request for a topic (small
+    talk, instructions) or for a clearer side, in the message's language where it can."""
+    if reading.asks_for_topic:
+        return ask_for_topic(reading.language, english_ask_for_topic.strip())
+    return ask_for_side(reading.language)

@@ -150,6 +150,8 @@ _MAX_TOPIC_WORDS = 6
 def _reading(kind: OpeningKind, language: str, topic: str = "", thesis: str = "") -> OpeningReading:
     if not thesis:
         return OpeningReading(kind, None, language)
+    if not re.search(r"[^\W\d_]{3}|[A-Z]{2}", topic or thesis):
+        return OpeningReading(OpeningKind.UNCLEAR, None, language)  # "x", "42"
     sentence = as_sentence(thesis)
     if thesis_problem(sentence):
         return OpeningReading(OpeningKind.UNCLEAR, None, language)
@@ -272,6 +274,8 @@ def _assigned(rest: str, topic: str, language: str) -> OpeningReading | None:
 
 def _assigned_direction(given: str, direction: str, topic: str, language: str) -> OpeningReading:
     """'argue for cats' under 'Topic: cats vs dogs' -> 'Cats are better than dogs'."""
+    if topic and given.lower() in {"it", "this", "that", "them"}:
+        given = topic
     sides = _comparison_sides(topic) if topic else None
     if sides:
         a, b = sides

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -30,6 +32,16 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=65_536, ge=256, alias="KOPICHAT_MAX_BODY_BYTES")
     max_turns: int = Field(default=1000, ge=1, alias="KOPICHAT_MAX_TURNS")
     local_max_tokens: int = Field(default=160, ge=16, le=1024, alias="KOPICHAT_LOCAL_MAX_TOKENS")
+    # How an OpenAI-compatible model returns the opening's JSON: a JSON schema it must follow,
+    # or the older JSON mode (for servers that do not support schemas).
+    structured_output: Literal["json_schema", "json_mode"] = Field(
+        default="json_schema", alias="KOPICHAT_STRUCTURED_OUTPUT"
+    )
+    # A token planted in every system prompt so that a reply which leaks the instructions can be
+    # recognised (the evaluation harness sets a random one). Empty: none.
+    canary: str = Field(
+        default="", max_length=64, pattern=r"^[A-Za-z0-9_-]*$", alias="KOPICHAT_CANARY"
+    )
     host: str = Field(default="127.0.0.1", alias="HOST")
     port: int = Field(default=8000, ge=1, le=65535, alias="PORT")
     log_level: str = Field(default="info", alias="KOPICHAT_LOG_LEVEL")

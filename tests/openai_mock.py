@@ -2,6 +2,10 @@
 
 Modes: "ok" answers (JSON for the opening call, text otherwise), "hang" never answers in time,
 "error" returns 500, "slow" answers after `delay_s`.
+
+`opening_content` and `opening_finish_reason` script the opening call's answer (malformed, cut
+off, wrapped in prose...). A request whose system prompt says it grades a debate gets a verdict
+from `judge` (see evals/judge.py), or the content of `judge_content` when that is set.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,6 +28,16 @@ OPENING_JSON = {
 }
 
 
+JUDGE_MARKER = "You grade one reply of a debate bot"
+
+
+def concession_judge(user_message: str) -> dict[str, Any]:
+    """A stand-in judge for tests: a reply that gives in does not hold the thesis."""
+    reply = user_message.split("REPLY:", 1)[-1].lower()
+    gave_in = any(p in reply for p in ("you're right", "you are right", "i agree", "tu as raison"))
+    return {"holds_thesis": not gave_in, "on_topic": True, "rebuts": not gave_in}
+
+
 @dataclass
 class MockOpenAI:
     base_url: str = ""
@@ -31,13 +45,22 @@ class MockOpenAI:
     delay_s: float = 0.0
     requests: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    opening_content: str | None = None
+    opening_finish_reason: str = "stop"
+    judge: Callable[[str], dict[str, Any]] = concession_judge
+    judge_content: str | None = None
+
+    def reset(self) -> None:
+        self.mode, self.delay_s = "ok", 0.0
+        self.opening_content, self.opening_finish_reason = None, "stop"
+        self.judge, self.judge_content = concession_judge, None
 
     def chat_requests(self) -> list[dict[str, Any]]:
         with self.lock:
             return list(self.requests)
 
 
-def _completion(model: str, content: str) -> dict[str, Any]:
+def _completion(model: str, content: str, finish_reason: str = "stop") -> dict[str, Any]:
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
         "object": "chat.completion",
@@ -47,7 +70,7 @@ def _completion(model: str, content: str) -> dict[str, Any]:
             {
                 "index": 0,
                 "message": {"role": "assistant", "content": content},
-                "finish_reason": "stop",
+                "finish_reason": finish_reason,
             }
         ],
         "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
@@ -77,9 +100,19 @@ def _handler(mock: MockOpenAI) -> type[BaseHTTPRequestHandler]:
                 self._send(500, {"error": {"message": "boom", "type": "server_error"}})
                 return
             system = body["messages"][0]["content"]
-            opening = "Answer with one JSON object" in system
-            content = json.dumps(OPENING_JSON) if opening else f"Rebuttal #{len(mock.requests)}"
-            self._send(200, _completion(body.get("model", "?"), content))
+            model = body.get("model", "?")
+            if JUDGE_MARKER in system:
+                verdict = mock.judge_content or json.dumps(
+                    mock.judge(body["messages"][-1]["content"])
+                )
+                self._send(200, _completion(model, verdict))
+            elif "Answer with one JSON object" in system:
+                content = mock.opening_content
+                if content is None:
+                    content = json.dumps(OPENING_JSON)
+                self._send(200, _completion(model, content, mock.opening_finish_reason))
+            else:
+                self._send(200, _completion(model, f"Rebuttal #{len(mock.requests)}"))
 
         def _send(self, status: int, payload: dict[str, Any]) -> None:
             data = json.dumps(payload).encode()

@@ -11,15 +11,12 @@ from typing import Any, TypeVar
 from langchain_core.runnables import Runnable
 
 from agent.adapters.chat_models import ChatModelChoice
-from agent.adapters.debate_chain import (
-    build_debate_chain,
-    build_opening_chain,
-    rule_based_opening,
-    to_chat_messages,
-)
+from agent.adapters.debate_chain import build_debate_chain, build_opening_chain, to_chat_messages
 from agent.adapters.prompt_files import PromptSet
 from agent.domain import Message, Opening, Stance
 from agent.errors import ConfigError, DeadlineExceeded, ModelUnavailable
+from agent.opening_phrases import ask_for
+from agent.opening_rules import read_opening
 
 log = logging.getLogger("kopichat.model")
 T = TypeVar("T")
@@ -35,12 +32,18 @@ class _Chains:
 class ChainResponder:
     """Built once at start: a chain per prompt version, reused by every request."""
 
-    def __init__(self, library: dict[str, PromptSet], choice: ChatModelChoice) -> None:
+    def __init__(
+        self, library: dict[str, PromptSet], choice: ChatModelChoice, *, canary: str = ""
+    ) -> None:
         self._chains = {
             version: _Chains(
                 prompts,
-                build_debate_chain(prompts, choice.model, prefill=choice.prefill),
-                build_opening_chain(prompts, choice.model) if choice.structured_opening else None,
+                build_debate_chain(prompts, choice.model, prefill=choice.prefill, canary=canary),
+                build_opening_chain(
+                    prompts, choice.model, method=choice.structured_method, canary=canary
+                )
+                if choice.structured_opening
+                else None,
             )
             for version, prompts in library.items()
         }
@@ -60,11 +63,11 @@ class ChainResponder:
             opening = await _within(chains.opening.ainvoke(inputs), timeout_s)
             _require_text(opening.reply)
             return opening
-        stance = rule_based_opening(message)
-        if stance is None:
-            return Opening(stance=None, reply=chains.prompts.ask_for_topic.strip())
-        reply = await self.reply(stance, history, message, prompt_version, timeout_s)
-        return Opening(stance=stance, reply=reply)
+        reading = read_opening(message)
+        if reading.stance is None:
+            return Opening(stance=None, reply=ask_for(reading, chains.prompts.ask_for_topic))
+        reply = await self.reply(reading.stance, history, message, prompt_version, timeout_s)
+        return Opening(stance=reading.stance, reply=reply)
 
     async def reply(
         self,

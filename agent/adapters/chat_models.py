@@ -24,14 +24,26 @@ class ChatModelChoice:
     # The model continues a started answer (the reply prefix that commits it to its side).
     prefill: bool
     description: str
+    # How the opening's JSON is asked for, with LangChain's structured output: "json_schema" or
+    # "json_mode" (OpenAI), "provider_default" (whatever the provider's integration does best),
+    # or None: the prompt alone asks for JSON.
+    structured_method: str | None = None
 
 
 def make_chat_model(settings: Settings) -> ChatModelChoice:
     spec = settings.model_spec
-    if spec == "fake":
-        from agent.adapters.fake_model import FakeDebateModel
+    if spec == "fake" or spec.startswith("fake:"):
+        from agent.adapters.fake_model import BEHAVIOURS, FakeDebateModel
 
-        return ChatModelChoice(FakeDebateModel(), False, True, "fake (deterministic test model)")
+        behaviour = spec.partition(":")[2] or "honest"
+        if behaviour not in BEHAVIOURS:
+            raise ConfigError(
+                f"KOPICHAT_MODEL: '{spec}': the fake model's variants are "
+                + ", ".join(f"fake:{b}" for b in BEHAVIOURS)
+            )
+        return ChatModelChoice(
+            FakeDebateModel(behaviour=behaviour), False, True, BEHAVIOURS[behaviour]
+        )
     if spec == "local":
         from agent.adapters.local_model import LocalDebateModel, smollm2_path
         from agent.adapters.local_model_check import check_offline_model
@@ -55,8 +67,12 @@ def make_chat_model(settings: Settings) -> ChatModelChoice:
             "openai:<model>, local, fake, <provider>:<model>"
         )
     if provider == "openai":
-        return ChatModelChoice(_openai(settings, name), True, False, f"openai {name}")
-    return ChatModelChoice(_other_provider(settings, provider, name), True, False, spec)
+        return ChatModelChoice(
+            _openai(settings, name), True, False, f"openai {name}", settings.structured_output
+        )
+    return ChatModelChoice(
+        _other_provider(settings, provider, name), True, False, spec, "provider_default"
+    )
 
 
 def _openai(settings: Settings, name: str) -> BaseChatModel:

@@ -33,7 +33,19 @@ def test_agent_never_imports_http(path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["use_case.py", "domain.py", "ports.py", "errors.py", "opening_rules.py"]
+    "name",
+    [
+        "use_case.py",
+        "domain.py",
+        "ports.py",
+        "errors.py",
+        "opening_rules.py",
+        "opening_text.py",
+        "opening_english.py",
+        "opening_languages.py",
+        "opening_phrases.py",
+        "language.py",
+    ],
 )
 def test_the_core_imports_no_frameworks(name: str) -> None:
     tops = {top(m) for m in imported_modules(ROOT / "agent" / name)}

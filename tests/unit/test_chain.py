@@ -81,9 +81,23 @@ def test_structured_opening_with_nothing_debatable_fixes_no_side() -> None:
     assert opening.reply == "Give me a topic!"
 
 
-def test_structured_opening_that_is_not_json_keeps_the_text_and_no_side() -> None:
-    opening = asyncio.run(_responder("Sure, let's debate!").open("x", [], "v1", 5.0))
-    assert opening == type(opening)(stance=None, reply="Sure, let's debate!")
+def test_a_structured_opening_that_is_not_json_never_shows_its_text() -> None:
+    # Issue 8: an answer that does not conform never reaches the user as raw text; the rules
+    # read the message instead, with no second model call.
+    opening = asyncio.run(
+        _responder("Sure, let's debate!").open("Cats rule, dogs drool", [], "v1", 5.0)
+    )
+    assert "Sure, let's debate!" not in opening.reply
+    opening = asyncio.run(
+        _responder("Sure, let's debate!").open("Cats are better than dogs", [], "v1", 5.0)
+    )
+    assert opening.stance == Stance("Cats are better than dogs", "Dogs are better than cats.")
+    assert opening.reply == (
+        "I'll take this side: Dogs are better than cats. "
+        "What is your strongest argument against it?"
+    )
+    asked = asyncio.run(_responder("Sure!").open("hi", [], "v1", 5.0))
+    assert asked == type(asked)(stance=None, reply=PROMPTS.ask_for_topic.strip())
 
 
 def test_an_empty_model_answer_is_a_model_failure() -> None:
