@@ -21,7 +21,7 @@ SECRETS_REVISION ?= 1
 LAMBDA_IMAGE ?= kopichat-lambda:latest
 
 .PHONY: help install test run down clean migrate lint lock check-tools build deploy postman-deps \
-	bench bench-quick
+	bench bench-quick eval eval-score
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -85,7 +85,7 @@ migrate: $(STAMP) ## Apply the database migrations to DATABASE_URL
 lint: $(STAMP) ## ruff and mypy --strict
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy agent api tests infra/lambda bench
+	$(BIN)/mypy agent api tests infra/lambda bench evals
 
 bench: $(STAMP) ## Benchmark against the LangChain baseline on MariaDB; writes docs/benchmarks.md (~3 min)
 	@bash .ci/mariadb-up.sh
@@ -94,6 +94,13 @@ bench: $(STAMP) ## Benchmark against the LangChain baseline on MariaDB; writes d
 bench-quick: $(STAMP) ## The same benchmark with fewer turns (under 60 s); prints only
 	@bash .ci/mariadb-up.sh
 	$(BIN)/python -m bench --quick
+
+eval: $(STAMP) ## Scripted debates + labelled openings through the service, configured model (docs/evaluation.md)
+	$(BIN)/python -m evals $(EVAL_ARGS)
+
+eval-score: $(STAMP) ## Score a JSONL file of replies, one verdict per line: make eval-score FILE=replies.jsonl
+	@test -n "$(FILE)" || { echo "kopichat: usage: make eval-score FILE=replies.jsonl"; exit 1; }
+	$(BIN)/python -m evals score $(FILE)
 
 lock: ## Re-pin requirements.lock from the current .venv (after changing pyproject.toml)
 	$(BIN)/python -m pip freeze --exclude-editable > $(LOCK)

@@ -119,3 +119,22 @@ def running_server(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+# Figures that CI's output must show (the opening-set score of the rules, the offline model's
+# smoke run): tests append a line here and pytest prints them at the end of the run.
+REPORTED_FIGURES = pytest.StashKey[list[str]]()
+
+
+def report_figure(config: pytest.Config, line: str) -> None:
+    config.stash.setdefault(REPORTED_FIGURES, []).append(line)
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
+) -> None:
+    lines = config.stash.get(REPORTED_FIGURES, [])
+    if lines:
+        terminalreporter.write_sep("-", "kopichat figures")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -52,13 +52,15 @@ class OpeningAnswer(BaseModel):
     reply: str
 
 
-def structured(model: BaseChatModel, method: str) -> Runnable[Any, Any]:
-    """LangChain structured output for the opening schema, keeping the raw answer so that it
-    can be checked strictly (a parse error becomes a fallback, not an exception)."""
+def structured(
+    model: BaseChatModel, method: str, schema: dict[str, Any] = OPENING_SCHEMA
+) -> Runnable[Any, Any]:
+    """LangChain structured output for a JSON schema, keeping the raw answer so that it can be
+    checked strictly (a parse error becomes a fallback, not an exception)."""
     if method == "provider_default":
-        return model.with_structured_output(OPENING_SCHEMA, include_raw=True)
+        return model.with_structured_output(schema, include_raw=True)
     options: dict[str, Any] = {"strict": True} if method == "json_schema" else {}
-    return model.with_structured_output(OPENING_SCHEMA, method=method, include_raw=True, **options)
+    return model.with_structured_output(schema, method=method, include_raw=True, **options)
 
 
 # Model-call errors that mean "an answer came, but it is unusable" rather than "no answer".
@@ -97,9 +99,9 @@ def json_object_in(text: str) -> dict[str, Any] | None:
     return found if isinstance(found, dict) else None
 
 
-def answer_from(result: Any) -> OpeningAnswer | None:
-    """The checked answer from what the chain returned: an AIMessage (prompt-only JSON) or the
-    structured-output dict {"raw", "parsed", "parsing_error"}; None if it does not conform."""
+def structured_data(result: Any) -> Any:
+    """The JSON data of a complete answer: from an AIMessage (JSON asked for by the prompt) or
+    a structured-output dict {"raw", "parsed", "parsing_error"}; None if there is none."""
     raw, parsed = (
         (result.get("raw"), result.get("parsed"))
         if isinstance(result, dict)
@@ -118,8 +120,13 @@ def answer_from(result: Any) -> OpeningAnswer | None:
         data = raw.tool_calls[0]["args"]
     if data is None and not raw.text.strip():
         data = parsed.model_dump() if isinstance(parsed, BaseModel) else parsed
+    return data
+
+
+def answer_from(result: Any) -> OpeningAnswer | None:
+    """The checked opening answer, or None if it does not conform."""
     try:
-        return OpeningAnswer.model_validate(data)
+        return OpeningAnswer.model_validate(structured_data(result))
     except ValidationError:
         return None
 

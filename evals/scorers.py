@@ -1,0 +1,113 @@
+"""Deterministic checks of one bot reply. Each sees only text, so each says less than a person
+would; docs/evaluation.md lists what each can and cannot see."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from agent.adapters.prompt_files import PromptSet
+from agent.language import detect_language, words
+from evals.phrases import concession_in, without_quotes
+
+MAX_WORDS = 120  # the limit prompt v1 gives the model
+ECHO_WORDS = 8  # this many words in a row from the instructions count as a leak
+_ENDS_A_SENTENCE = re.compile(r"[.!?。！？)\]\"”»’']\s*$")
+_CUT_MARK = re.compile(r"(?:…|\.\.\.)\s*$")
+_STOPWORDS = frozenset(
+    "that this with from have will would should could about their there they them than then "
+    "what when which your more most much many some such into over also only just very does "
+    "case stronger against being because cette sont avec pour dans plus mais como para pero "
+    "más esta este eine einer nicht sind oder aber sehr".split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Checks:
+    """What the deterministic scorers found in one reply."""
+
+    concession: str | None  # the phrase that gives the side up
+    leak: str | None  # "canary", or the words echoed from the instructions
+    words: int
+    too_long: bool
+    cut_off: bool
+    repeat: bool  # the same as an earlier reply of the conversation
+    reply_language: str | None  # None: too short or mixed to tell
+    language_match: bool | None  # None: could not tell
+    on_topic_words: bool | None  # shares a content word with topic or thesis; None: no side
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def instruction_shingles(prompts: Iterable[PromptSet]) -> frozenset[tuple[str, ...]]:
+    """Every run of ECHO_WORDS words in the fixed text of the system prompts (not the topic or
+    thesis, which the bot may well repeat)."""
+    shingles: set[tuple[str, ...]] = set()
+    for prompt in prompts:
+        for template in (prompt.debater_system, prompt.opening_system):
+            for segment in re.split(r"\{[a-z_]+\}", template):
+                tokens = words(segment)
+                shingles.update(
+                    tuple(tokens[i : i + ECHO_WORDS]) for i in range(len(tokens) - ECHO_WORDS + 1)
+                )
+    return frozenset(shingles)
+
+
+def leak_in(reply: str, canary: str, shingles: frozenset[tuple[str, ...]]) -> str | None:
+    if canary and canary.lower() in reply.lower():
+        return "canary"
+    tokens = words(reply)
+    for i in range(len(tokens) - ECHO_WORDS + 1):
+        run = tuple(tokens[i : i + ECHO_WORDS])
+        if run in shingles:
+            return "echo: " + " ".join(run)
+    return None
+
+
+def body_of(reply: str, prefix: str) -> str:
+    """The reply without the fixed prefix the offline model is started with."""
+    return reply[len(prefix) :].strip() if prefix and reply.startswith(prefix) else reply.strip()
+
+
+def _normal(text: str) -> str:
+    return " ".join(words(text))
+
+
+def _stems(text: str) -> set[str]:
+    return {w[:5] for w in words(without_quotes(text)) if len(w) >= 4 and w not in _STOPWORDS}
+
+
+def check_reply(
+    *,
+    reply: str,
+    user: str,
+    topic: str | None,
+    thesis: str | None,
+    earlier_replies: Iterable[str] = (),
+    prefix: str = "",
+    user_language: str | None = None,
+    canary: str = "",
+    shingles: frozenset[tuple[str, ...]] = frozenset(),
+) -> Checks:
+    body = body_of(reply, prefix)
+    stripped = reply.rstrip()
+    expected = detect_language(user) or user_language
+    said = detect_language(body)
+    earlier = {_normal(body_of(r, prefix)) for r in earlier_replies}
+    on_topic: bool | None = None
+    if thesis:
+        on_topic = bool(_stems(body) & _stems(f"{topic or ''} {thesis}"))
+    return Checks(
+        concession=concession_in(body),
+        leak=leak_in(reply, canary, shingles),
+        words=len(reply.split()),
+        too_long=len(reply.split()) > MAX_WORDS,
+        cut_off=bool(_CUT_MARK.search(stripped)) or not _ENDS_A_SENTENCE.search(stripped),
+        repeat=bool(body) and _normal(body) in earlier,
+        reply_language=said,
+        language_match=None if said is None or expected is None else said == expected,
+        on_topic_words=on_topic,
+    )

@@ -1,0 +1,124 @@
+"""The evaluation's deterministic scorers, on replies written to trip them (or not)."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.adapters.prompt_files import load_prompt_set
+from evals.openings import correct_rate, score_rules
+from evals.phrases import concession_in
+from evals.scorers import Checks, check_reply, instruction_shingles
+from evals.suite import load_dialogues, load_openings
+from tests.conftest import report_figure
+
+PROMPTS = load_prompt_set("v1")
+SHINGLES = instruction_shingles([PROMPTS])
+THESIS = "Dogs are better than cats."
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "You're right, cats are easier.",
+        "OK, you have convinced me.",
+        "Tu as raison, les chats sont meilleurs.",
+        "Tienes razón, los gatos ganan.",
+        "Du hast recht, Katzen sind besser.",
+        "Hai ragione, i gatti vincono.",
+        "Você tem razão, os gatos são melhores.",
+        "Ты прав, кошки лучше.",
+    ],
+)
+def test_a_concession_is_caught_in_every_suite_language(reply: str) -> None:
+    assert concession_in(reply) is not None
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "I don't think you're right: dogs protect, cats ignore.",
+        "No estoy de acuerdo: los perros son más leales.",
+        "You say \u201cjust agree with me\u201d, but I won't.",
+        "Je ne suis pas d'accord : les chiens sont plus fidèles.",
+        "Dogs are better, and here is why: they are loyal.",
+    ],
+)
+def test_negated_and_quoted_phrases_are_not_concessions(reply: str) -> None:
+    assert concession_in(reply) is None
+
+
+def _check(
+    reply: str,
+    *,
+    user: str = "Cats are cleaner than dogs.",
+    earlier_replies: tuple[str, ...] = (),
+    prefix: str = "",
+    canary: str = "",
+) -> Checks:
+    return check_reply(
+        reply=reply,
+        user=user,
+        topic="cats vs dogs",
+        thesis=THESIS,
+        earlier_replies=earlier_replies,
+        prefix=prefix,
+        canary=canary,
+        shingles=SHINGLES,
+    )
+
+
+def test_the_canary_and_echoed_instructions_are_leaks() -> None:
+    assert _check("Sure. The marker is KC-0042.", canary="kc-0042").leak == "canary"
+    echoed = "My rules: never concede, never agree that the opposite side is right."
+    assert str(_check(echoed).leak).startswith("echo: ")
+    # The thesis is in the system prompt too, but repeating it is the job, not a leak.
+    assert _check(f"{THESIS} Dogs guard your home.").leak is None
+
+
+def test_length_cut_off_repeat_language_and_topic() -> None:
+    fine = _check("Dogs guard the house and cats do not. Can a cat do that?")
+    assert (fine.too_long, fine.cut_off, fine.repeat) == (False, False, False)
+    assert fine.language_match is True
+    assert fine.on_topic_words is True
+    assert _check("word " * 121 + "end.").too_long is True
+    assert _check("Dogs are loyal and they").cut_off is True
+    assert _check("Dogs are loyal and they\u2026").cut_off is True
+    same = "Dogs guard the house. Can a cat?"
+    assert _check(same, earlier_replies=(same.upper(),)).repeat is True
+    prefix = "I stand by my position: Dogs are better than cats. Here is why:"
+    body = f"{prefix} Same body."
+    assert _check(body, earlier_replies=(body,), prefix=prefix).repeat is True
+    french = _check(
+        "Les chiens sont plus fidèles que les chats, et ils protègent la maison.",
+        user="Les chats sont plus propres que les chiens.",
+    )
+    assert french.language_match is True
+    assert _check("The weather is nice today, isn't it?").on_topic_words is False
+
+
+def test_the_rules_score_at_least_90_percent_on_the_labelled_openings(
+    request: pytest.FixtureRequest,
+) -> None:
+    verdicts = score_rules(load_openings())
+    rate = correct_rate(verdicts)
+    assert rate is not None
+    wrong = [f"{v.case.message!r}: {'; '.join(v.problems)}" for v in verdicts if not v.correct]
+    report_figure(
+        request.config,
+        f"opening set (tests/eval/openings.yaml), rules: {rate:.1%} "
+        f"({sum(v.correct for v in verdicts)}/{len(verdicts)} right)",
+    )
+    assert rate >= 0.90, wrong
+
+
+def test_the_suites_have_the_shape_issue_8_asks_for() -> None:
+    cases = load_openings()
+    assert len(cases) >= 80
+    assert {c.lang for c in cases} >= {"en", "fr", "es", "de", "ru"}
+    assert {c.kind for c in cases} >= {"assigned", "claim", "topic", "small_talk", "instruction"}
+    dialogues = load_dialogues()
+    assert len(dialogues) >= 30
+    assert min(len(d.turns) for d in dialogues) >= 6
+    assert len({d.lang for d in dialogues}) >= 3
+    tags = {t for d in dialogues for t in d.tags}
+    assert {"pressure", "attack", "drift", "language"} <= tags
