@@ -16,7 +16,8 @@ _FUNCTION_WORDS: dict[str, frozenset[str]] = {
     "en": frozenset(
         "the is are was were and of to you your that it in not with for this be should would "
         "what have has i my me do does don't can will a an they we he she there think why how "
-        "agree sure right wrong just about than more".split()
+        "agree sure right wrong just about than more as on at by from or but so if all we us "
+        "our people should".split()
     ),
     "fr": frozenset(
         "le la les des est et un une que qui pas ne je tu vous nous pour dans sur ce c'est sont "

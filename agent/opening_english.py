@@ -49,7 +49,7 @@ _VERBS = frozenset(
     "treat survive succeed fail outperform compete marry raise lower cut rise fall happen last "
     "prove bring send let put see come sleep die cure pollute threaten benefit damage waste "
     "count bark quit try wait visit join share post ask answer hire fire sue adopt recycle "
-    "vaccinate homeschool".split()
+    "vaccinate homeschool act agree".split()
 )
 _VERB_ENDINGS = ("ize", "ise", "ify")
 

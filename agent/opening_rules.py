@@ -86,6 +86,8 @@ _CHANGE_MY_MIND = [
     for p in (
         r"^(?:change my mind|prove me wrong|convince me otherwise)\s*[:,.!-]*\s*(?P<c>.+)$",
         r"^(?P<c>.+?)[.!,]?\s*(?:change my mind|prove me wrong|convince me otherwise)[.!]*$",
+        r"^(?:i(?:'ll| will| can| am going to|'m going to)|let me) (?:change your mind|"
+        r"convince you|prove (?:it )?to you)\s*(?:that\s+)?[:,.!-]*\s*(?P<c>.+)$",
     )
 ]
 _LEAD_IN = re.compile(

@@ -83,23 +83,25 @@ _INSTRUCTION_PATTERNS = [
     r"\b(?:ignore|disregard|forget|override|bypass|drop)\b.{0,40}?\b(?:instructions?|rules?|"
     r"prompts?|guidelines|programming|restrictions|directives|everything (?:above|before))\b",
     r"\bsystem\s*(?:prompt|message|instructions?)\b",
-    r"\b(?:your|the) (?:instructions|initial prompt|hidden prompt|guidelines|prompt)\b",
+    r"\byour (?:instructions|prompt|guidelines|rules|programming)\b",
+    r"\bthe (?:initial|hidden|original|secret) (?:prompt|instructions)\b",
     r"\b(?:reveal|show|print|repeat|tell me|give me|output|display|leak|share|write out)\b"
-    r".{0,30}?\b(?:instructions?|prompt|rules|configuration)\b",
+    r".{0,30}?\b(?:your|the (?:system|hidden|initial|original|secret))\s+(?:\w+\s+)?"
+    r"(?:instructions?|prompt|rules|configuration)\b",
     r"\brepeat (?:everything|the text|all|the words)\b.{0,30}?\b(?:above|before|earlier)\b",
-    r"\bagree with (?:me|everything|all)\b",
+    r"(?:^|\b(?:just|please|you|must|should|to|now|and|then)\s+)agree with (?:me|everything)\b",
     r"\btake my side\b",
-    r"\b(?:switch|change) (?:sides?|your (?:side|position|mind|opinion|stance|role))\b",
+    r"\b(?:switch|change) (?:sides?|your (?:side|position|stance|role))\b",
     r"\bchange the (?:topic|subject)\b",
     r"\b(?:pretend|imagine) (?:that )?(?:you are|you're|to be)\b",
-    r"\bact as\b",
+    r"(?:^|\b(?:you|please|now|and|to)\s+)act as\b",
     r"\b(?:you are|you're) now\b",
-    r"\bfrom now on\b",
+    r"\bfrom now on,? you\b",
     r"\brole[- ]?play\b",
     r"\bjailbreak\b",
     r"\bdeveloper mode\b",
-    r"\byou (?:must|have to|need to|will|should|shall) (?:agree|obey|comply|concede|admit|say|"
-    r"reveal|ignore|forget|stop|lose)\b",
+    r"\byou (?:must|have to|need to|will|should|shall) (?:agree|obey|comply|concede|admit|"
+    r"reveal|ignore|forget)\b",
     r"\b(?:admit|concede) (?:that )?(?:you are|you're|you were) wrong\b",
     r"\bsay (?:that )?(?:you agree|i'm right|i am right|you are wrong|you're wrong)\b",
     r"\bwrite (?:me )?(?:a|an) (?:poem|story|essay|song|code|program|email|letter|joke)\b",
@@ -115,14 +117,14 @@ _INSTRUCTION_PATTERNS = [
     r"\b(?:change|changez) (?:de|le) sujet\b",
     # Spanish
     r"\b(?:ignora|ignore|olvida|olvide)\b.{0,30}?\b(?:instrucciones|reglas|prompt|indicaciones)",
-    r"\b(?:tus|sus) (?:instrucciones|reglas|indicaciones)\b",
+    r"\btus (?:instrucciones|reglas|indicaciones)\b",
     r"\bdame la raz[oó]n\b",
     r"\bcambia de tema\b",
     r"\best[eé]s? de acuerdo conmigo\b",
     # German
     r"\b(?:ignoriere|ignorier|vergiss|ignorieren|vergessen)\b.{0,30}?\b(?:anweisungen|regeln|"
     r"vorgaben|prompt)",
-    r"\b(?:deine|ihre) (?:anweisungen|regeln|vorgaben)\b",
+    r"\bdeine (?:anweisungen|regeln|vorgaben)\b",
     r"\bsystem-?prompt\b",
     r"\bstimm(?:e|en sie)? mir zu\b",
     r"\bgib mir recht\b",

@@ -207,3 +207,30 @@ def test_across_the_labelled_set_every_thesis_is_clean_and_never_the_users_claim
             said = case.message.strip().rstrip(".!").lower()
             assert stance.thesis.rstrip(".").lower() != said, case.message
         assert case.kind not in {"small_talk", "instruction"}, case.message
+
+
+@pytest.mark.parametrize(
+    ("message", "thesis"),
+    [
+        ("Taxes act as a brake on growth.", "Taxes do not act as a brake on growth."),
+        ("From now on, cities should ban cars.", "From now on, cities should not ban cars."),
+        ("You should stop eating meat.", None),  # "you" claims are unclear: the bot asks
+        (
+            "Most experts agree with me that homework is useless.",
+            "Most experts agree with me that homework is not useless.",
+        ),
+        ("The guidelines for nutrition are wrong.", "The guidelines for nutrition are not wrong."),
+        ("Los bancos y sus reglas son injustos.", "Los bancos y sus reglas no son injustos."),
+        ("I will change your mind: cats are better than dogs.", "Dogs are better than cats."),
+    ],
+)
+def test_ordinary_claims_are_not_mistaken_for_instructions(
+    message: str, thesis: str | None
+) -> None:
+    reading = read_opening(message)
+    assert reading.kind != OpeningKind.INSTRUCTION
+    if thesis is None:
+        assert reading.stance is None
+    else:
+        assert reading.stance is not None
+        assert reading.stance.thesis.startswith(thesis)
