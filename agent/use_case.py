@@ -29,7 +29,7 @@ class TurnPolicy:
     context_messages: int = 10  # past messages the model sees
     timeout_s: float = 25.0  # one deadline for the whole turn
     max_turns: int = 1000  # turns (user+bot pairs) per conversation
-    prompt_version: str = "v1"  # for new conversations
+    prompt_version: str = "v2"  # for new conversations
 
 
 def _utcnow() -> datetime:

@@ -19,7 +19,7 @@ from agent.adapters.debate_chain import (
 )
 from agent.adapters.prompt_files import PromptSet
 from agent.domain import Message, Opening, Stance
-from agent.errors import ConfigError, DeadlineExceeded, ModelUnavailable
+from agent.errors import ConfigError, DeadlineExceeded, ModelBusy, ModelUnavailable
 
 log = logging.getLogger("kopichat.model")
 T = TypeVar("T")
@@ -39,7 +39,9 @@ class ChainResponder:
         self._chains = {
             version: _Chains(
                 prompts,
-                build_debate_chain(prompts, choice.model, prefill=choice.prefill),
+                build_debate_chain(
+                    prompts, choice.model, prefill=choice.prefill, compact=choice.compact_prompt
+                ),
                 build_opening_chain(prompts, choice.model) if choice.structured_opening else None,
             )
             for version, prompts in library.items()
@@ -97,13 +99,14 @@ async def _within(call: Awaitable[T], timeout_s: float) -> T:
             return await call
     except TimeoutError:
         raise DeadlineExceeded("the model did not answer before the turn's deadline") from None
-    except (DeadlineExceeded, ModelUnavailable, ConfigError):
+    except (DeadlineExceeded, ModelUnavailable, ModelBusy, ConfigError):
         raise
     except Exception as exc:
         if _is_timeout(exc):
             raise DeadlineExceeded("the model did not answer before the turn's deadline") from None
         # Class name only: provider messages can echo request details.
         log.warning("model call failed: %s", type(exc).__name__)
+        log.debug("model call failure in detail", exc_info=True)
         raise ModelUnavailable(f"the model is unavailable ({type(exc).__name__})") from None
 
 
