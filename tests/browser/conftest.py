@@ -57,7 +57,9 @@ def playwright() -> Iterator[Playwright]:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _unavailable("the playwright package is missing (pip install -c requirements.lock -e '.[dev]')")
+        _unavailable(
+            "the playwright package is missing (pip install -c requirements.lock -e '.[dev]')"
+        )
     if not os.access(CHROMIUM, os.X_OK):
         _unavailable(f"no Chromium at {CHROMIUM}")
     with sync_playwright() as driver:

@@ -204,7 +204,9 @@ def test_errors_are_explained_in_plain_words(
 
     def refuse(route: Route) -> None:
         route.fulfill(
-            status=status, headers={"content-type": answer.media_type or ""}, body=answer.body
+            status=status,
+            headers={"content-type": answer.media_type or ""},
+            body=bytes(answer.body),
         )
 
     page.route(re.compile(r".*/api/chat(/stream)?$"), refuse)
@@ -305,7 +307,7 @@ def test_the_page_streams_when_the_server_can(session: PageSession, server: Serv
 def test_an_error_event_mid_stream_is_explained(session: PageSession) -> None:
     page = session.page
     timeout = problem(504, "deadline_exceeded", "The turn ran past its deadline.")
-    events = sse("token", {"text": "Half an"}) + sse("error", json.loads(timeout.body))
+    events = sse("token", {"text": "Half an"}) + sse("error", json.loads(bytes(timeout.body)))
     page.route(
         "**/api/chat/stream",
         lambda route: route.fulfill(
@@ -479,3 +481,24 @@ def test_the_page_cannot_reach_another_host(session: PageSession) -> None:
         elsewhere,
     )
     assert blocked == ["refused", ["connect-src"]]
+
+
+def test_where_the_server_cannot_stream_the_page_does_not_try(
+    session: PageSession, server: Server
+) -> None:
+    # What the Lambda handler serves (tests/integration/test_lambda_handler.py checks that).
+    def as_on_lambda(route: Route) -> None:
+        page = route.fetch()
+        html = page.text().replace(
+            '<meta name="kopichat-stream" content="on">',
+            '<meta name="kopichat-stream" content="off">',
+        )
+        assert 'content="off"' in html
+        route.fulfill(response=page, body=html)
+
+    session.page.route(f"{server.base_url}/", as_on_lambda)
+    session.open()
+    send(session, OPENING)
+    send(session, "Fruit on pizza is a crime against Italy.")
+    assert session.paths() == ["/api/chat", "/api/chat"]
+    assert len(shown_messages(session.page)) == 4
