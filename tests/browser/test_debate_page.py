@@ -25,7 +25,7 @@ THESIS = "Pineapple on pizza belongs on pizza."
 TURNS = [
     OPENING,
     "Fruit on pizza is a crime against Italy.",
-    "<b>Sweet</b> & savoury never mix.\nAnd that is final.",
+    "Sweet and savoury never mix.\nA pizza is not a fruit salad.",
 ]
 MAX_CHARS = 2000  # the server's default KOPICHAT_MAX_MESSAGE_CHARS
 STORED_ID = "() => localStorage.getItem('kopichat.conversation_id')"
@@ -98,9 +98,6 @@ def test_a_three_turn_debate(session: PageSession, server: Server) -> None:
     assert view["thesis"] == THESIS
     expect(page.locator("#topic")).to_have_text(view["topic"])
     expect(page.locator("#thesis")).to_have_text(THESIS)
-    # Markup in a message is shown as text, never rendered.
-    assert page.locator("#transcript b").count() == 0
-
     # Each turn is one POST. Without the stream endpoint the page asks once, then uses /api/chat.
     if server_has_stream(server):
         assert session.paths() == ["/api/chat/stream"] * 3
@@ -109,6 +106,7 @@ def test_a_three_turn_debate(session: PageSession, server: Server) -> None:
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / "debate-page.png"
+    page.set_viewport_size({"width": 1000, "height": 1010})  # the whole debate in the picture
     page.screenshot(path=str(shot))
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -129,7 +127,9 @@ def test_a_reload_keeps_the_debate(session: PageSession, server: Server) -> None
     expect(page.locator("#intro")).to_be_hidden()
 
     # The debate goes on where it was: same conversation, one more turn.
-    send(session, "Still not convinced.")
+    send(session, "<b>Still</b> not convinced & <i>never</i> will be.")
+    # Markup in a message is shown as text, never rendered.
+    assert page.locator("#transcript b, #transcript i").count() == 0
     assert page.evaluate(STORED_ID) == conversation_id
     view = stored_view(server, conversation_id)
     assert len(view["messages"]) == 6
