@@ -65,7 +65,7 @@ run: $(STAMP) ## Serve the API on :8000 (set PORT to change; local uvicorn on em
 	  test -f .env || { cp .env.example .env; echo "kopichat: created .env from .env.example (edit its passwords)"; }; \
 	  KOPICHAT_HOST_PORT=$(PORT) docker compose up --build --detach --wait && echo "kopichat: serving on http://localhost:$(PORT) (make down stops it)"; \
 	else \
-	  echo "kopichat: no Docker engine answers: serving locally under uvicorn on http://127.0.0.1:$(PORT)"; \
+	  echo "kopichat: no Docker engine answers: serving locally under uvicorn on http://127.0.0.1:$(PORT) (debate page at /)"; \
 	  echo "kopichat: model and database come from the environment or .env (defaults: offline model, SQLite)"; \
 	  $(BIN)/python -m agent.migrate && PORT=$(PORT) $(BIN)/python -m api; \
 	fi
