@@ -38,7 +38,7 @@ $(STAMP): pyproject.toml $(LOCK) scripts/install-llama.sh
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	@rm -f $(VENV)/.installed $(VENV)/.installed-*
 	bash scripts/install-llama.sh $(VENV) $(LLAMA_BUILD)
-	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[local,dev,bench]'
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[local,dev,bench,aws]'
 	$(BIN)/python -m agent.adapters.local_model_check
 	@touch $(STAMP)
 	@echo "kopichat: install complete"
