@@ -35,8 +35,21 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535, alias="PORT")
     log_level: str = Field(default="info", alias="KOPICHAT_LOG_LEVEL")
     access_log: bool = Field(default=True, alias="KOPICHAT_ACCESS_LOG")
+    # AWS (agent/adapters/aws.py): the OpenAI key read from Secrets Manager at start, and IAM
+    # auth tokens instead of a password for the database (RDS Proxy).
+    openai_key_secret: str | None = Field(default=None, alias="KOPICHAT_OPENAI_KEY_SECRET")
+    db_iam_auth: bool = Field(default=False, alias="KOPICHAT_DB_IAM_AUTH")
+    aws_region: str | None = Field(default=None, alias="AWS_REGION")
 
-    @field_validator("openai_api_key", "openai_base_url", "model", "prompts_dir", mode="before")
+    @field_validator(
+        "openai_api_key",
+        "openai_base_url",
+        "model",
+        "prompts_dir",
+        "openai_key_secret",
+        "aws_region",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
