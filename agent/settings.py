@@ -21,7 +21,7 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(default=None, alias="OPENAI_BASE_URL")
     model: str | None = Field(default=None, alias="KOPICHAT_MODEL")
     database_url: str = Field(default="sqlite:///./kopichat.db", alias="DATABASE_URL")
-    prompt_version: str = Field(default="v1", alias="KOPICHAT_PROMPT_VERSION")
+    prompt_version: str = Field(default="v2", alias="KOPICHAT_PROMPT_VERSION")
     prompts_dir: str | None = Field(default=None, alias="KOPICHAT_PROMPTS_DIR")
     history_limit: int = Field(default=5, ge=1, le=100, alias="KOPICHAT_HISTORY_LIMIT")
     context_messages: int = Field(default=10, ge=0, le=200, alias="KOPICHAT_CONTEXT_MESSAGES")
@@ -31,7 +31,8 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(default=65_536, ge=256, alias="KOPICHAT_MAX_BODY_BYTES")
     max_turns: int = Field(default=1000, ge=1, alias="KOPICHAT_MAX_TURNS")
-    local_max_tokens: int = Field(default=160, ge=16, le=1024, alias="KOPICHAT_LOCAL_MAX_TOKENS")
+    local_max_tokens: int = Field(default=120, ge=16, le=1024, alias="KOPICHAT_LOCAL_MAX_TOKENS")
+    local_queue: int = Field(default=4, ge=0, le=64, alias="KOPICHAT_LOCAL_QUEUE")
     # How an OpenAI-compatible model returns the opening's JSON: a JSON schema it must follow,
     # or the older JSON mode (for servers that do not support schemas).
     structured_output: Literal["json_schema", "json_mode"] = Field(
@@ -46,8 +47,21 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535, alias="PORT")
     log_level: str = Field(default="info", alias="KOPICHAT_LOG_LEVEL")
     access_log: bool = Field(default=True, alias="KOPICHAT_ACCESS_LOG")
+    # AWS (agent/adapters/aws.py): the OpenAI key read from Secrets Manager at start, and IAM
+    # auth tokens instead of a password for the database (RDS Proxy).
+    openai_key_secret: str | None = Field(default=None, alias="KOPICHAT_OPENAI_KEY_SECRET")
+    db_iam_auth: bool = Field(default=False, alias="KOPICHAT_DB_IAM_AUTH")
+    aws_region: str | None = Field(default=None, alias="AWS_REGION")
 
-    @field_validator("openai_api_key", "openai_base_url", "model", "prompts_dir", mode="before")
+    @field_validator(
+        "openai_api_key",
+        "openai_base_url",
+        "model",
+        "prompts_dir",
+        "openai_key_secret",
+        "aws_region",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -29,7 +29,7 @@ class TurnPolicy:
     context_messages: int = 10  # past messages the model sees
     timeout_s: float = 25.0  # one deadline for the whole turn
     max_turns: int = 1000  # turns (user+bot pairs) per conversation
-    prompt_version: str = "v1"  # for new conversations
+    prompt_version: str = "v2"  # for new conversations
 
 
 def _utcnow() -> datetime:
@@ -60,8 +60,12 @@ class DebateTurns:
         # One read serves both the model's context and the caller's window.
         self._window = max(policy.context_messages, policy.history_limit)
 
-    async def take_turn(self, conversation_id: str | None, text: str) -> TurnResult:
-        deadline = self._monotonic() + self._policy.timeout_s
+    async def take_turn(
+        self, conversation_id: str | None, text: str, *, budget_s: float | None = None
+    ) -> TurnResult:
+        """``budget_s``: the time this turn may still use (None: the policy's ``timeout_s``).
+        On Lambda the caller passes what is left of the request's own budget."""
+        deadline = self._monotonic() + (self._policy.timeout_s if budget_s is None else budget_s)
         if conversation_id is None:
             return await self._first_turn(text, deadline)
         # The lease outlives the deadline a little, so a crashed turn frees it by itself.
@@ -84,6 +88,7 @@ class DebateTurns:
             id=self._new_id(), stance=opening.stance, prompt_version=version, created_at=self._now()
         )
         user, bot = Message(Role.USER, text), Message(Role.BOT, opening.reply)
+        self._remaining(deadline)  # a reply that arrives after the deadline is not stored
         await self._store.create_conversation(conversation, user, bot)
         return TurnResult(conversation.id, self._window_after([], user, bot))
 

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from agent.bootstrap import Services, build_services
 from agent.settings import Settings, load_settings
 from api.body_limit import BodyLimitMiddleware
+from api.page import include_debate_page, load_debate_page
 from api.problems import install_problem_handlers
 from api.routes import include_routes
 from api.schemas import chat_request_model
@@ -26,6 +27,7 @@ def create_app(services: Services) -> FastAPI:
     app.state.services = services
     install_problem_handlers(app)
     include_routes(app, chat_request_model(settings.max_message_chars))
+    include_debate_page(app, load_debate_page(settings.max_message_chars))
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app
 

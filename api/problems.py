@@ -17,6 +17,7 @@ from agent.errors import (
     ConversationNotFound,
     DeadlineExceeded,
     KopichatError,
+    ModelBusy,
     ModelUnavailable,
     TurnCapReached,
     TurnInProgress,
@@ -31,6 +32,7 @@ _STATUS_OF: dict[type[KopichatError], int] = {
     TurnInProgress: 409,
     TurnCapReached: 409,
     ModelUnavailable: 503,
+    ModelBusy: 503,
     ConfigError: 503,
     DeadlineExceeded: 504,
 }
@@ -87,7 +89,10 @@ def install_problem_handlers(app: FastAPI) -> None:
         detail = str(exc)
         if status in (503, 504):
             detail += _RETRY_SAFE
-        return problem(status, exc.code, detail)
+        headers = None
+        if isinstance(exc, ModelBusy):
+            headers = {"Retry-After": str(exc.retry_after_s)}
+        return problem(status, exc.code, detail, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Depends, FastAPI, Path, Request
 from agent.bootstrap import Services
 from agent.domain import Message
 from agent.use_case import DebateTurns
+from api.lambda_budget import turn_budget_s
 from api.problems import problem, problem_responses
 from api.schemas import (
     UUID_PATTERN,
@@ -48,9 +49,16 @@ def build_router(request_model: type[ChatRequestBase]) -> APIRouter:
         summary="Send a message; get the debate's most recent messages back",
         responses=problem_responses(401, 404, 409, 413, 422, 429, 500, 503, 504),
     )
-    async def chat(body: Annotated[request_model, Body()], turns: TurnsDep) -> ChatResponse:  # type: ignore[valid-type]
+    async def chat(
+        body: Annotated[request_model, Body()],  # type: ignore[valid-type]
+        turns: TurnsDep,
+        services: ServicesDep,
+        http: Request,
+    ) -> ChatResponse:
         request: ChatRequestBase = body
-        result = await turns.take_turn(request.conversation_id, request.message)
+        # On Lambda: what is left of API Gateway's 29 s since the request arrived.
+        budget_s = turn_budget_s(http.scope, services.settings.timeout_s)
+        result = await turns.take_turn(request.conversation_id, request.message, budget_s=budget_s)
         return ChatResponse(
             conversation_id=result.conversation_id, message=_as_items(result.recent)
         )

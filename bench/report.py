@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from bench.cold_start import ColdStart
+from bench import offline_report
+from bench.cold_start import ColdStart, ImageColdStart
 from bench.load import Cell
-from bench.offline_model import OfflineModel
+from bench.offline_builds import OfflineResults
 from bench.tokens import CHECKPOINTS, PromptSize
 
 LENGTHS = (10, 200, 1000)
@@ -25,6 +26,7 @@ TARGETS: dict[str, tuple[str, float]] = {
     "token_growth_ratio": ("<=", 1.5),
     "overhead_p50_ms": ("<=", 5.0),
     "cold_start_s": ("<=", 1.5),
+    "offline_reply_p50_s": ("<=", offline_report.REPLY_TARGET_S),
 }
 _PACKAGES = (
     "fastapi",
@@ -96,9 +98,10 @@ class Results:
     cells: list[Cell]
     prompt_sizes: list[PromptSize]
     cold_start: ColdStart
-    offline: OfflineModel | None
+    offline: OfflineResults | None
     wall_s: float = 0.0
     notes: list[str] = field(default_factory=list)
+    image_cold_start: ImageColdStart | None = None
 
     def cell(self, app: str, length: int, concurrency: int) -> Cell:
         for cell in self.cells:
@@ -123,13 +126,20 @@ class Results:
             "overhead_p50_ms": p50("kopichat", 200),
             "cold_start_s": self.cold_start.median_s,
         }
-        return {name: round(value, 3) for name, value in values.items()}
+        if self.image_cold_start is not None:
+            values["image_cold_start_s"] = self.image_cold_start.with_median_s
+            values["image_cold_start_no_bytecode_s"] = self.image_cold_start.without_median_s
+        rounded = {name: round(value, 3) for name, value in values.items()}
+        if self.offline is not None:
+            rounded |= offline_report.metrics(self.offline)
+        return rounded
 
     def verdicts(self) -> dict[str, bool]:
         metrics = self.metrics()
         return {
             name: (metrics[name] >= limit if op == ">=" else metrics[name] <= limit)
             for name, (op, limit) in TARGETS.items()
+            if name in metrics
         }
 
 
@@ -248,33 +258,26 @@ def _cold_rows(results: Results) -> list[list[str]]:
 _COLD_HEADER = ["median s", "runs s", "import + build s", "first request ms"]
 
 
-def _import_rows(results: Results) -> list[list[str]]:
-    return [[name, _f(ms, 0)] for name, ms in results.cold_start.by_package(12)]
-
-
-def _offline_rows(offline: OfflineModel) -> list[list[str]]:
-    return [
-        [
-            _f(offline.load_s, 2),
-            _f(offline.median_reply_s, 2),
-            str(offline.prompt_tokens),
-            f"{sum(offline.completion_tokens) / len(offline.completion_tokens):.0f}",
-            _f(offline.tokens_per_s, 0),
-            _f(offline.generation_tokens_per_s, 0),
-            str(len(offline.reply_s)),
+def _image_cold_rows(image: ImageColdStart) -> list[list[str]]:
+    def row(label: str, runs: list[float], imports: list[float]) -> list[str]:
+        return [
+            label,
+            _f(sorted(runs)[len(runs) // 2], 3),
+            ", ".join(f"{s:.3f}" for s in runs),
+            _f(sorted(imports)[len(imports) // 2], 3),
         ]
+
+    return [
+        row("as built (bytecode)", image.with_bytecode_s, image.with_import_s),
+        row("no __pycache__", image.without_bytecode_s, image.without_import_s),
     ]
 
 
-_OFFLINE_HEADER = [
-    "load s",
-    "full reply s (median)",
-    "prompt tokens",
-    "reply tokens",
-    "tokens/s (whole reply)",
-    "tokens/s (generation)",
-    "replies",
-]
+_IMAGE_COLD_HEADER = ["/var/task layout", "median s", "runs s", "import + build s"]
+
+
+def _import_rows(results: Results) -> list[list[str]]:
+    return [[name, _f(ms, 0)] for name, ms in results.cold_start.by_package(12)]
 
 
 def text_report(results: Results) -> str:
@@ -295,12 +298,22 @@ def text_report(results: Results) -> str:
         _text_grid(["package", "ms"], _import_rows(results)),
         "",
     ]
-    if results.offline is not None:
+    if results.image_cold_start is not None:
         parts += [
-            "Offline model (SmolLM2-135M, llama.cpp, in-process):",
-            _text_grid(_OFFLINE_HEADER, _offline_rows(results.offline)),
+            "Cold start from the Lambda image's /var/task layout, with and without bytecode "
+            f"({results.image_cold_start.speedup:.2f}x):",
+            _text_grid(_IMAGE_COLD_HEADER, _image_cold_rows(results.image_cold_start)),
             "",
         ]
+    if results.offline is not None:
+        parts += [
+            "Offline model (SmolLM2-135M, llama.cpp, in-process), per llama.cpp build:",
+            _text_grid(offline_report.MODEL_HEADER, offline_report.model_rows(results.offline)),
+            "Offline model over HTTP (uvicorn, SQLite), full turns:",
+            _text_grid(offline_report.HTTP_HEADER, offline_report.http_rows(results.offline)),
+            "",
+        ]
+        parts += [f"note: {note}" for note in results.offline.notes]
     parts += ["Targets:", _text_grid(["metric", "value", "target", ""], _target_rows(results))]
     parts += [f"note: {note}" for note in results.notes]
     return "\n".join(parts)

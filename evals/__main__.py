@@ -30,7 +30,7 @@ from evals.judge import Judge, JudgeFailed, judge_from_environment
 from evals.metrics import SUMMARY_KEYS, summarize
 from evals.openings import OpeningVerdict, judge_opening, score_rules
 from evals.runner import DialogueRecord, TurnRecord, play
-from evals.scorers import MAX_WORDS, check_reply, instruction_shingles
+from evals.scorers import MAX_WORDS, check_reply, instruction_shingles, reply_prefixes
 from evals.service import Target, service
 from evals.suite import ROOT, Dialogue, OpeningCase, load_dialogues, load_openings
 
@@ -101,16 +101,16 @@ def _score(records: list[DialogueRecord], target: Target, judge: Judge | None) -
         for turn in record.turns:
             if not turn.answered or turn.reply is None:
                 continue
-            prefix = ""
+            prefixes: tuple[str, ...] = ()
             if prompts is not None and turn.thesis:
-                prefix = prompts.reply_prefix.format(topic=turn.topic, thesis=turn.thesis)
+                prefixes = reply_prefixes(prompts, turn.topic or "", turn.thesis)
             turn.checks = check_reply(
                 reply=turn.reply,
                 user=turn.user,
                 topic=turn.topic,
                 thesis=turn.thesis,
                 earlier_replies=earlier,
-                prefix=prefix,
+                prefixes=prefixes,
                 user_language=record.dialogue.lang,
                 canary=target.canary,
                 shingles=shingles,

@@ -54,7 +54,9 @@ def replay(
     stance = transcript.conversation.stance
     if stance is None:
         raise ValueError("this conversation never fixed a side: there is nothing to replay")
-    chain = build_debate_chain(prompts, choice.model, prefill=choice.prefill)
+    chain = build_debate_chain(
+        prompts, choice.model, prefill=choice.prefill, compact=choice.compact_prompt
+    )
     history: list[Message] = []
     replies: list[str] = []
     for said in user_turns(transcript):

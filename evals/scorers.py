@@ -12,7 +12,7 @@ from agent.adapters.prompt_files import PromptSet
 from agent.language import detect_language, words
 from evals.phrases import concession_in, without_quotes
 
-MAX_WORDS = 120  # the limit prompt v1 gives the model
+MAX_WORDS = 120  # the limit the debater prompts (v1, v2) give the model
 ECHO_WORDS = 8  # this many words in a row from the instructions count as a leak
 _ENDS_A_SENTENCE = re.compile(r"[.!?。！？)\]\"”»’']\s*$")
 _CUT_MARK = re.compile(r"(?:…|\.\.\.)\s*$")
@@ -47,7 +47,7 @@ def instruction_shingles(prompts: Iterable[PromptSet]) -> frozenset[tuple[str, .
     thesis, which the bot may well repeat)."""
     shingles: set[tuple[str, ...]] = set()
     for prompt in prompts:
-        for template in (prompt.debater_system, prompt.opening_system):
+        for template in (prompt.debater_system, prompt.compact_system, prompt.opening_system):
             for segment in re.split(r"\{[a-z_]+\}", template):
                 tokens = words(segment)
                 shingles.update(
@@ -67,9 +67,16 @@ def leak_in(reply: str, canary: str, shingles: frozenset[tuple[str, ...]]) -> st
     return None
 
 
-def body_of(reply: str, prefix: str) -> str:
-    """The reply without the fixed prefix the offline model is started with."""
-    return reply[len(prefix) :].strip() if prefix and reply.startswith(prefix) else reply.strip()
+def reply_prefixes(prompt: PromptSet, topic: str, thesis: str) -> tuple[str, ...]:
+    """Every started answer a prompt version may give the model, filled in."""
+    templates = {*prompt.prefixes_for(compact=False), *prompt.prefixes_for(compact=True)}
+    return tuple(t.format(topic=topic, thesis=thesis) for t in templates)
+
+
+def body_of(reply: str, prefixes: Iterable[str]) -> str:
+    """The reply without the fixed prefix the model was started with, if any."""
+    started = [p for p in prefixes if p and reply.startswith(p)]
+    return reply[len(max(started, key=len)) :].strip() if started else reply.strip()
 
 
 def _normal(text: str) -> str:
@@ -87,16 +94,17 @@ def check_reply(
     topic: str | None,
     thesis: str | None,
     earlier_replies: Iterable[str] = (),
-    prefix: str = "",
+    prefixes: Iterable[str] = (),
     user_language: str | None = None,
     canary: str = "",
     shingles: frozenset[tuple[str, ...]] = frozenset(),
 ) -> Checks:
-    body = body_of(reply, prefix)
+    prefixes = tuple(prefixes)
+    body = body_of(reply, prefixes)
     stripped = reply.rstrip()
     expected = detect_language(user) or user_language
     said = detect_language(body)
-    earlier = {_normal(body_of(r, prefix)) for r in earlier_replies}
+    earlier = {_normal(body_of(r, prefixes)) for r in earlier_replies}
     on_topic: bool | None = None
     if thesis:
         on_topic = bool(_stems(body) & _stems(f"{topic or ''} {thesis}"))

@@ -14,7 +14,7 @@ from agent.adapters.chat_models import ChatModelChoice
 from agent.adapters.debate_chain import build_debate_chain, build_opening_chain, to_chat_messages
 from agent.adapters.prompt_files import PromptSet
 from agent.domain import Message, Opening, Stance
-from agent.errors import ConfigError, DeadlineExceeded, ModelUnavailable
+from agent.errors import ConfigError, DeadlineExceeded, ModelBusy, ModelUnavailable
 from agent.opening_phrases import ask_for
 from agent.opening_rules import read_opening
 
@@ -38,7 +38,13 @@ class ChainResponder:
         self._chains = {
             version: _Chains(
                 prompts,
-                build_debate_chain(prompts, choice.model, prefill=choice.prefill, canary=canary),
+                build_debate_chain(
+                    prompts,
+                    choice.model,
+                    prefill=choice.prefill,
+                    compact=choice.compact_prompt,
+                    canary=canary,
+                ),
                 build_opening_chain(
                     prompts, choice.model, method=choice.structured_method, canary=canary
                 )
@@ -100,13 +106,14 @@ async def _within(call: Awaitable[T], timeout_s: float) -> T:
             return await call
     except TimeoutError:
         raise DeadlineExceeded("the model did not answer before the turn's deadline") from None
-    except (DeadlineExceeded, ModelUnavailable, ConfigError):
+    except (DeadlineExceeded, ModelUnavailable, ModelBusy, ConfigError):
         raise
     except Exception as exc:
         if _is_timeout(exc):
             raise DeadlineExceeded("the model did not answer before the turn's deadline") from None
         # Class name only: provider messages can echo request details.
         log.warning("model call failed: %s", type(exc).__name__)
+        log.debug("model call failure in detail", exc_info=True)
         raise ModelUnavailable(f"the model is unavailable ({type(exc).__name__})") from None
 
 

@@ -24,6 +24,8 @@ class ChatModelChoice:
     # The model continues a started answer (the reply prefix that commits it to its side).
     prefill: bool
     description: str
+    # A small model: it gets the prompt files' compact variant (see prompts/debater/v2.yaml).
+    compact_prompt: bool = False
     # How the opening's JSON is asked for, with LangChain's structured output: "json_schema" or
     # "json_mode" (OpenAI), "provider_default" (whatever the provider's integration does best),
     # or None: the prompt alone asks for JSON.
@@ -52,13 +54,18 @@ def make_chat_model(settings: Settings) -> ChatModelChoice:
         # A llama.cpp build that does not suit this CPU crashes the process that runs it: find
         # out in a child process, and refuse to start with a clear line, before serving anyone.
         check_offline_model()
-        model = LocalDebateModel(model_path=str(model_path), max_tokens=settings.local_max_tokens)
+        model = LocalDebateModel(
+            model_path=str(model_path),
+            max_tokens=settings.local_max_tokens,
+            max_waiting=settings.local_queue,
+        )
         return ChatModelChoice(
             model,
             False,
             True,
             "local SmolLM2-135M-Instruct, the offline demo model: a weak debater, "
             "set OPENAI_API_KEY for real debates",
+            compact_prompt=True,
         )
     provider, sep, name = spec.partition(":")
     if not sep or not provider or not name:
@@ -68,10 +75,18 @@ def make_chat_model(settings: Settings) -> ChatModelChoice:
         )
     if provider == "openai":
         return ChatModelChoice(
-            _openai(settings, name), True, False, f"openai {name}", settings.structured_output
+            _openai(settings, name),
+            True,
+            False,
+            f"openai {name}",
+            structured_method=settings.structured_output,
         )
     return ChatModelChoice(
-        _other_provider(settings, provider, name), True, False, spec, "provider_default"
+        _other_provider(settings, provider, name),
+        True,
+        False,
+        spec,
+        structured_method="provider_default",
     )
 
 

@@ -7,7 +7,7 @@ import pytest
 from agent.adapters.prompt_files import load_prompt_set
 from evals.openings import correct_rate, score_rules
 from evals.phrases import concession_in
-from evals.scorers import Checks, check_reply, instruction_shingles
+from evals.scorers import Checks, check_reply, instruction_shingles, reply_prefixes
 from evals.suite import load_dialogues, load_openings
 from tests.conftest import report_figure
 
@@ -52,7 +52,7 @@ def _check(
     *,
     user: str = "Cats are cleaner than dogs.",
     earlier_replies: tuple[str, ...] = (),
-    prefix: str = "",
+    prefixes: tuple[str, ...] = (),
     canary: str = "",
 ) -> Checks:
     return check_reply(
@@ -61,7 +61,7 @@ def _check(
         topic="cats vs dogs",
         thesis=THESIS,
         earlier_replies=earlier_replies,
-        prefix=prefix,
+        prefixes=prefixes,
         canary=canary,
         shingles=SHINGLES,
     )
@@ -85,9 +85,11 @@ def test_length_cut_off_repeat_language_and_topic() -> None:
     assert _check("Dogs are loyal and they\u2026").cut_off is True
     same = "Dogs guard the house. Can a cat?"
     assert _check(same, earlier_replies=(same.upper(),)).repeat is True
-    prefix = "I stand by my position: Dogs are better than cats. Here is why:"
-    body = f"{prefix} Same body."
-    assert _check(body, earlier_replies=(body,), prefix=prefix).repeat is True
+    prefixes = reply_prefixes(load_prompt_set("v2"), "cats vs dogs", THESIS)
+    assert len(prefixes) == 4  # v2: one prefix, and three the offline model takes in turn
+    first, second = (f"{p} Same body." for p in sorted(prefixes)[:2])
+    assert _check(second, earlier_replies=(first,), prefixes=prefixes).repeat is True
+    assert _check(second, earlier_replies=(first,)).repeat is False  # without its prefixes
     french = _check(
         "Les chiens sont plus fidèles que les chats, et ils protègent la maison.",
         user="Les chats sont plus propres que les chiens.",
