@@ -144,7 +144,6 @@ def run(quick: bool, admin_url: str, command: str) -> Results:
             counter.close()
 
     offline: OfflineResults | None = None
-    notes: list[str] = []
     if kopichat_root() != ROOT:
         notes.append(f"Kopichat ran from {kopichat_root()} (KOPICHAT_BENCH_KOPICHAT_ROOT)")
     if os.environ.get("KOPICHAT_BENCH_SKIP_OFFLINE") != "1":
