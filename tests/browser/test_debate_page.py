@@ -21,7 +21,7 @@ from tests.conftest import Server, free_port
 pytestmark = pytest.mark.browser
 
 OPENING = "Topic: pineapple on pizza. You argue that it belongs on pizza."
-THESIS = "Pineapple on pizza belongs on pizza."
+THESIS = "Pineapple belongs on pizza."
 TURNS = [
     OPENING,
     "Fruit on pizza is a crime against Italy.",
