@@ -7,7 +7,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, Engine, inspect
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from agent.adapters.sql.engine import make_engine
@@ -29,15 +30,25 @@ def upgrade(connection: Connection | None = None, revision: str = "head") -> Non
     command.upgrade(alembic_config(connection), revision)
 
 
+def migrate_connection(connection: Connection) -> None:
+    tables = set(inspect(connection).get_table_names())
+    if "conversations" in tables and "alembic_version" not in tables:
+        # An SQLite file whose tables an older release created on start: adopt it at the
+        # revision its tables match, then upgrade.
+        columns = {c["name"] for c in inspect(connection).get_columns("conversations")}
+        command.stamp(alembic_config(connection), "0002" if "owner" in columns else "0001")
+    upgrade(connection)
+
+
+def migrate_engine(engine: Engine) -> None:
+    with engine.begin() as connection:
+        migrate_connection(connection)
+
+
 def migrate(url: str) -> None:
     engine = make_engine(url)
     try:
-        with engine.begin() as connection:
-            tables = set(inspect(connection).get_table_names())
-            if "conversations" in tables and "alembic_version" not in tables:
-                # An SQLite file whose tables the service created on start: adopt it.
-                command.stamp(alembic_config(connection), "0001")
-            upgrade(connection)
+        migrate_engine(engine)
     finally:
         engine.dispose()
 
@@ -58,8 +69,6 @@ def main() -> int:
 
 
 def _redacted(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
     return make_url(url).render_as_string(hide_password=True)
 
 

@@ -1,7 +1,11 @@
-"""Every error as RFC 9457 problem+json with a stable `code`, and declared in OpenAPI."""
+"""Every error as RFC 9457 problem+json with a stable `code`, and declared in OpenAPI.
+
+Errors a client should retry (409 turn_in_progress, 429, 503, 504) carry `Retry-After`.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from http import HTTPStatus
@@ -11,16 +15,21 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Send
 
 from agent.errors import (
     ConfigError,
     ConversationNotFound,
+    DatabaseUnavailable,
     DeadlineExceeded,
+    IdempotencyKeyInUse,
+    IdempotencyKeyMismatch,
     KopichatError,
     ModelUnavailable,
     TurnCapReached,
     TurnInProgress,
 )
+from agent.observability import note
 from api.schemas import Problem
 
 log = logging.getLogger("kopichat.api")
@@ -30,20 +39,37 @@ _STATUS_OF: dict[type[KopichatError], int] = {
     ConversationNotFound: 404,
     TurnInProgress: 409,
     TurnCapReached: 409,
+    IdempotencyKeyInUse: 409,
+    IdempotencyKeyMismatch: 422,
     ModelUnavailable: 503,
-    ConfigError: 503,
+    DatabaseUnavailable: 503,
     DeadlineExceeded: 504,
+    ConfigError: 500,  # retrying cannot fix a configuration fault
+}
+# Seconds a client should wait before trying again. A turn cap is never lifted: no header.
+RETRY_AFTER_S: dict[type[KopichatError], int] = {
+    TurnInProgress: 2,
+    IdempotencyKeyInUse: 1,
+    ModelUnavailable: 2,
+    DatabaseUnavailable: 2,
+    DeadlineExceeded: 1,
 }
 _RETRY_SAFE = " Nothing of this turn was stored; it is safe to retry."
 
+RETRY_AFTER_HEADER = {
+    "description": "Seconds to wait before retrying.",
+    "schema": {"type": "integer", "minimum": 0},
+}
+REQUEST_ID_HEADER = {
+    "description": "The request's id: the X-Request-ID sent, or a new one. Also in the logs.",
+    "schema": {"type": "string"},
+}
+_RETRYABLE_STATUSES = {409, 429, 503, 504}
 
-def problem(
-    status: int,
-    code: str,
-    detail: str,
-    errors: list[dict[str, Any]] | None = None,
-    headers: Mapping[str, str] | None = None,
-) -> JSONResponse:
+
+def problem_body(
+    status: int, code: str, detail: str, errors: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": f"urn:kopichat:problem:{code}",
         "title": HTTPStatus(status).phrase,
@@ -53,19 +79,55 @@ def problem(
     }
     if errors is not None:
         body["errors"] = errors
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    return body
+
+
+def problem(
+    status: int,
+    code: str,
+    detail: str,
+    errors: list[dict[str, Any]] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    note(code=code)
+    return JSONResponse(
+        problem_body(status, code, detail, errors),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+async def send_problem(
+    send: Send, status: int, code: str, detail: str, headers: Mapping[str, str] | None = None
+) -> None:
+    """The same answer straight from an ASGI middleware, before the app parses anything."""
+    note(code=code)
+    body = json.dumps(problem_body(status, code, detail)).encode()
+    raw_headers = [
+        (b"content-type", PROBLEM_JSON.encode()),
+        (b"content-length", str(len(body)).encode()),
+        *((k.lower().encode(), v.encode()) for k, v in (headers or {}).items()),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """`responses=` entries for OpenAPI: each status documented with the Problem schema."""
-    return {
-        status: {
+    """`responses=` entries for OpenAPI: each status documented with the Problem schema, and
+    `Retry-After` where the client is told to retry."""
+    responses: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        headers: dict[str, Any] = {"X-Request-ID": REQUEST_ID_HEADER}
+        if status in _RETRYABLE_STATUSES:
+            headers["Retry-After"] = RETRY_AFTER_HEADER
+        responses[status] = {
             "model": Problem,
             "description": HTTPStatus(status).phrase,
+            "headers": headers,
             "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
         }
-        for status in statuses
-    }
+    return responses
 
 
 def _clean_validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -87,7 +149,11 @@ def install_problem_handlers(app: FastAPI) -> None:
         detail = str(exc)
         if status in (503, 504):
             detail += _RETRY_SAFE
-        return problem(status, exc.code, detail)
+        retry_after = RETRY_AFTER_S.get(type(exc))
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+        if status == 500:
+            log.error("configuration fault: %s", exc)
+        return problem(status, exc.code, detail, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
