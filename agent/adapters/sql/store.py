@@ -73,7 +73,7 @@ _TAKE_LEASE = (
     )
     .values(turn_lease=bindparam("token"), turn_lease_until=bindparam("until"))
 )
-_TAKE_OWN_LEASE = _TAKE_LEASE.where(conversations.c.owner == bindparam("owner"))
+_TAKE_OWN_LEASE = _TAKE_LEASE.where(conversations.c.owner == bindparam("b_owner"))
 _CONVERSATION = select(
     conversations.c.topic,
     conversations.c.thesis,
@@ -118,7 +118,7 @@ _KEY_ROW = select(
 ).where(idempotency_keys.c.key_hash == bindparam("key"))
 _KEY_HELD = (
     idempotency_keys.c.key_hash == bindparam("key"),
-    idempotency_keys.c.token == bindparam("token"),
+    idempotency_keys.c.token == bindparam("claim_token"),
 )
 _COMPLETE_KEY = (
     update(idempotency_keys)
@@ -271,7 +271,7 @@ class SqlConversationStore:
             if owner is None:
                 taken = conn.execute(_TAKE_LEASE, params).rowcount
             else:
-                taken = conn.execute(_TAKE_OWN_LEASE, {**params, "owner": owner}).rowcount
+                taken = conn.execute(_TAKE_OWN_LEASE, {**params, "b_owner": owner}).rowcount
             row = conn.execute(_CONVERSATION, {"cid": conversation_id}).one_or_none()
             if row is None or (owner is not None and row.owner != owner):
                 raise ConversationNotFound(conversation_id)
@@ -593,7 +593,7 @@ def _complete_key(conn: Connection, receipt: Receipt) -> None:
         _COMPLETE_KEY,
         {
             "key": receipt.claim.key,
-            "token": receipt.claim.token,
+            "claim_token": receipt.claim.token,
             "response": _encode_result(receipt.result),
             "cid": receipt.result.conversation_id,
         },
