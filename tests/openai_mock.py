@@ -1,7 +1,8 @@
 """An OpenAI-compatible chat completions server on loopback, recording what it receives.
 
 Modes: "ok" answers (JSON for the opening call, text otherwise), "hang" never answers in time,
-"error" returns 500, "slow" answers after `delay_s`.
+"error" returns 500, "slow" answers after `delay_s`, "garbage" answers 200 with a body that is
+not a chat completion. `on_request`, if set, runs when a request arrives (before the answer).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,6 +32,7 @@ class MockOpenAI:
     delay_s: float = 0.0
     requests: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    on_request: Callable[[], None] | None = None
 
     def chat_requests(self) -> list[dict[str, Any]]:
         with self.lock:
@@ -68,6 +70,11 @@ def _handler(mock: MockOpenAI) -> type[BaseHTTPRequestHandler]:
                 mock.requests.append(
                     {"path": self.path, "body": body, "auth": self.headers.get("authorization")}
                 )
+            if mock.on_request is not None:
+                mock.on_request()
+            if mock.mode == "garbage":
+                self._send_raw(200, b"<html><body>502 Bad Gateway</body></html>")
+                return
             if mock.mode == "hang":
                 time.sleep(60)
                 return
@@ -82,7 +89,9 @@ def _handler(mock: MockOpenAI) -> type[BaseHTTPRequestHandler]:
             self._send(200, _completion(body.get("model", "?"), content))
 
         def _send(self, status: int, payload: dict[str, Any]) -> None:
-            data = json.dumps(payload).encode()
+            self._send_raw(status, json.dumps(payload).encode())
+
+        def _send_raw(self, status: int, data: bytes) -> None:
             try:
                 self.send_response(status)
                 self.send_header("content-type", "application/json")

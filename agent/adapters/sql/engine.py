@@ -11,12 +11,12 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from agent.errors import ConfigError
@@ -78,7 +78,10 @@ def limit_statements(conn: Connection, timeout_s: float) -> Iterator[None]:
     try:
         yield
     finally:
-        conn.info.pop(_DEADLINE, None)
+        # A connection broken inside the block refuses even this (and is thrown away anyway):
+        # the block's own error is the one that matters.
+        with suppress(SQLAlchemyError):
+            conn.info.pop(_DEADLINE, None)
 
 
 def _socket_timeouts_within(limit_s: float) -> Callable[..., None]:

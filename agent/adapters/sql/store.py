@@ -33,7 +33,13 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import DBAPIError, IntegrityError, ProgrammingError
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    IntegrityError,
+    PendingRollbackError,
+    ProgrammingError,
+)
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from agent.adapters.sql.engine import limit_statements
@@ -201,7 +207,7 @@ class SqlConversationStore:
             raise ConfigError(
                 "DATABASE_URL: the database lacks Kopichat's schema (run make migrate)"
             ) from None
-        except (DBAPIError, PoolTimeout, OSError) as exc:
+        except (DBAPIError, PoolTimeout, PendingRollbackError, DisconnectionError, OSError) as exc:
             log.warning("database failure: %s %s", type(exc).__name__, _code(exc))
             raise DatabaseUnavailable(
                 f"the database is unavailable ({type(exc).__name__})"
