@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import Send
 
 from agent.errors import (
@@ -130,6 +131,15 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return responses
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
 def _clean_validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     # Never echo the input back: it can be large, or hold something the client regrets sending.
     return [
@@ -162,13 +172,17 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem(422, "validation_error", f"The request is not valid: {summary}", errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 400:
             # FastAPI's answer to a body it cannot decode (e.g. not UTF-8): the contract says 422.
             return problem(422, "validation_error", "The request body is not valid JSON.")
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        # Keep the exception's headers: a 405 must say which methods are allowed.
-        return problem(exc.status_code, code, str(exc.detail), headers=exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names only the first matching route's methods; a path served by two
+            # routes (GET and DELETE of a conversation) must list both.
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        return problem(exc.status_code, code, str(exc.detail), headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:

@@ -381,3 +381,9 @@ def test_retries_arriving_together_store_one_turn(client: httpx.Client, db_url: 
     assert [r.status_code for r in responses] == [200] * 4, [r.text for r in responses]
     assert len({r.text for r in responses}) == 1
     assert row_counts(db_url) == (before[0], before[1] + 2)
+
+
+def test_a_405_lists_every_method_of_the_path(client: httpx.Client) -> None:
+    response = client.put(f"/api/conversations/{uuid.uuid4()}")
+    problem_of(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == "DELETE, GET"
