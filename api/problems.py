@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -133,11 +133,20 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 def _allowed_methods(request: Request) -> list[str]:
     methods: set[str] = set()
-    for route in request.app.router.routes:
+    for route in _all_routes(request.app.router.routes):
         match, _ = route.matches(request.scope)
         if match is not Match.NONE:
             methods |= set(getattr(route, "methods", None) or ())
     return sorted(methods)
+
+
+def _all_routes(routes: list[Any]) -> Iterator[Any]:
+    for route in routes:
+        included = getattr(route, "original_router", None)  # FastAPI's included routers
+        if included is not None:
+            yield from _all_routes(included.routes)
+        else:
+            yield route
 
 
 def _clean_validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
