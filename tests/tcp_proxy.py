@@ -15,7 +15,7 @@ import selectors
 import socket
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 
 
@@ -31,10 +31,8 @@ class _Pair:
         for sock in (self.client, self.upstream):
             if sock is None:
                 continue
-            try:
+            with suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             sock.close()
 
 
@@ -102,10 +100,8 @@ class TcpProxy:
 
     def _close_listener(self) -> None:
         if self._listener is not None:
-            try:
+            with suppress(OSError):
                 self._listener.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             self._listener.close()
             self._listener = None
 

@@ -65,9 +65,7 @@ class Rig:
 
 
 @pytest.fixture(scope="module")
-def rig(
-    migrated_mysql_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Rig]:
+def rig(migrated_mysql_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
     direct = make_url(migrated_mysql_url)
     with (
         mock_openai() as mock,
@@ -178,9 +176,7 @@ def test_database_down_at_the_commit_of_a_first_turn(healthy: Rig) -> None:
     def inject(rig: Rig) -> None:
         rig.db.when_sent(b"INSERT INTO messages", "cut")
 
-    check_case(
-        healthy, inject=inject, status=503, code="database_unavailable", first_turn=True
-    )
+    check_case(healthy, inject=inject, status=503, code="database_unavailable", first_turn=True)
 
 
 # --- the model ---------------------------------------------------------------------------
@@ -204,9 +200,7 @@ def test_model_returns_5xx(healthy: Rig) -> None:
 
 
 def test_model_refuses_the_connection(healthy: Rig) -> None:
-    check_case(
-        healthy, inject=lambda r: r.model.cut(), status=503, code="model_unavailable"
-    )
+    check_case(healthy, inject=lambda r: r.model.cut(), status=503, code="model_unavailable")
 
 
 def test_model_returns_garbage(healthy: Rig) -> None:
@@ -247,10 +241,16 @@ def test_a_removed_prompt_version_is_500_config_error_not_retry(healthy: Rig) ->
         conn.execute(
             insert(messages),
             [
-                {"conversation_id": conv, "seq": 1, "role": "user", "content": "hi", "created_at": now},
-                {"conversation_id": conv, "seq": 2, "role": "bot", "content": "topic?", "created_at": now},
+                {
+                    "conversation_id": conv,
+                    "seq": seq,
+                    "role": role,
+                    "content": text,
+                    "created_at": now,
+                }
+                for seq, role, text in ((1, "user", "hi"), (2, "bot", "topic?"))
             ],
-        )  # fmt: skip
+        )
     engine.dispose()
     before = healthy.counts()
     response = healthy.post(conv, "tea")
