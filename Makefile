@@ -20,8 +20,8 @@ MODEL ?= openai:gpt-4o-mini
 SECRETS_REVISION ?= 1
 LAMBDA_IMAGE ?= kopichat-lambda:latest
 
-.PHONY: help install test run down clean migrate lint lock check-tools build deploy postman-deps \
-	bench bench-quick
+.PHONY: help install test run down clean migrate purge lint lock check-tools build deploy \
+	postman-deps bench bench-quick load
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -82,6 +82,9 @@ clean: down ## Also remove the images, .venv, caches and local state (SQLite fil
 migrate: $(STAMP) ## Apply the database migrations to DATABASE_URL
 	$(BIN)/python -m agent.migrate
 
+purge: $(STAMP) ## Delete idle conversations (KOPICHAT_RETENTION_DAYS) and day-old idempotency keys
+	$(BIN)/python -m agent.purge
+
 lint: $(STAMP) ## ruff and mypy --strict
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -94,6 +97,10 @@ bench: $(STAMP) ## Benchmark against the LangChain baseline on MariaDB; writes d
 bench-quick: $(STAMP) ## The same benchmark with fewer turns (under 60 s); prints only
 	@bash .ci/mariadb-up.sh
 	$(BIN)/python -m bench --quick
+
+load: $(STAMP) ## Load run: 32 users for 60 s against the live server on MariaDB (locust; ~75 s)
+	@bash .ci/mariadb-up.sh
+	$(BIN)/python -m bench.loadtest
 
 lock: ## Re-pin requirements.lock from the current .venv (after changing pyproject.toml)
 	$(BIN)/python -m pip freeze --exclude-editable > $(LOCK)
