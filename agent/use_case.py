@@ -59,7 +59,9 @@ class TurnPolicy:
     # Kept back from the model's share of the deadline so the commit still fits in it.
     commit_reserve_s: float = 1.0
     page_limit: int = 50  # messages per transcript page, by default
-    page_max_chars: int = 1_000_000  # and at most about this much text per page
+    # ...and about this much text: even at 6 bytes of JSON per character (\u escapes) a page
+    # stays far below the 6 MB a Lambda response may hold.
+    page_max_chars: int = 250_000
 
 
 def _utcnow() -> datetime:

@@ -387,3 +387,38 @@ def test_a_405_lists_every_method_of_the_path(client: httpx.Client) -> None:
     response = client.put(f"/api/conversations/{uuid.uuid4()}")
     problem_of(response, 405, "method_not_allowed")
     assert response.headers["allow"] == "DELETE, GET"
+
+
+def test_a_page_of_long_messages_stays_far_below_lambdas_6_mb(tmp_path: Path) -> None:
+    env = {
+        "KOPICHAT_MODEL": "fake",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'long.db'}",
+        "KOPICHAT_MAX_MESSAGE_CHARS": "100000",
+        "KOPICHAT_MAX_BODY_BYTES": "1000000",
+    }
+    # Control characters take six bytes each in JSON (\u0001): the worst case for the body size.
+    long_text = "\u0001" * 100_000
+    with (
+        running_server(env, tmp_path) as srv,
+        httpx.Client(base_url=srv.base_url, timeout=60) as client,
+    ):
+        conv = chat(client, None, OPENING)["conversation_id"]
+        for _ in range(6):
+            chat(client, conv, long_text)
+        first = client.get(f"/api/conversations/{conv}", params={"limit": 200})
+        assert first.status_code == 200
+        page = first.json()
+        user_texts = [m["message"] for m in page["messages"] if m["role"] == "user"]
+        assert sum(len(m["message"]) for m in page["messages"]) <= 250_000 + 100_000
+        assert len(user_texts) == 2  # the page stopped at the character cap, not at 200
+        assert len(first.content) < 1_500_000
+        assert page["next_cursor"] is not None
+        seen = len(page["messages"])
+        cursor = page["next_cursor"]
+        while cursor is not None:
+            older = client.get(
+                f"/api/conversations/{conv}", params={"limit": 200, "cursor": cursor}
+            ).json()
+            seen += len(older["messages"])
+            cursor = older["next_cursor"]
+        assert seen == 14

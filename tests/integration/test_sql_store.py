@@ -17,7 +17,7 @@ from agent.adapters.sql.engine import create_schema_if_sqlite, make_engine
 from agent.adapters.sql.store import SqlConversationStore
 from agent.adapters.sql.tables import conversations, idempotency_keys, messages
 from agent.domain import Conversation, Message, Role, Stance
-from agent.errors import TurnInProgress
+from agent.errors import DatabaseUnavailable, TurnInProgress
 
 
 @pytest.fixture(params=["sqlite", pytest.param("mysql", marks=pytest.mark.mysql)])
@@ -188,3 +188,39 @@ def test_an_older_sqlite_file_is_adopted_and_upgraded(tmp_path: Path) -> None:
         assert conn.execute(select(conversations.c.owner)).scalar() is None
     assert conv.id
     eng.dispose()
+
+
+@pytest.mark.mysql
+@pytest.mark.parametrize(
+    ("turn_time_s", "ended_by"),
+    [(5.0, "(1205)"), (0.3, "(2013)")],
+    ids=["lock wait timeout", "turn deadline"],
+)
+def test_a_locked_row_ends_in_database_unavailable_within_the_limits(
+    migrated_mysql_url: str, caplog: pytest.LogCaptureFixture, turn_time_s: float, ended_by: str
+) -> None:
+    """Another session holds the conversation's row lock. With time to spare the InnoDB lock
+    wait (KOPICHAT_DB_TIMEOUT_S, 1 s here) ends it (MySQL error 1205); with less time left in
+    the turn than that, the socket read is cut at the turn's deadline first (2013)."""
+    engine = make_engine(migrated_mysql_url, timeout_s=1.0)
+    store = SqlConversationStore(engine, timeout_s=1.0)
+    conv = seed(store, 1)
+    locker = make_engine(migrated_mysql_url).connect()
+    try:
+        locker.exec_driver_sql("BEGIN")
+        locker.exec_driver_sql("SELECT id FROM conversations WHERE id = %s FOR UPDATE", (conv.id,))
+
+        async def blocked_turn() -> None:
+            async with store.turn(conv.id, owner=None, window=5, lease_s=30, timeout_s=turn_time_s):
+                pass
+
+        with (
+            caplog.at_level("WARNING", logger="kopichat.store"),
+            pytest.raises(DatabaseUnavailable),
+        ):
+            asyncio.run(blocked_turn())
+        assert any(ended_by in r.getMessage() for r in caplog.records), caplog.text
+    finally:
+        locker.rollback()
+        locker.close()
+        engine.dispose()
