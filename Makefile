@@ -21,12 +21,12 @@ SECRETS_REVISION ?= 1
 LAMBDA_IMAGE ?= kopichat-lambda:latest
 
 .PHONY: help install test run down clean migrate purge lint lock check-tools build deploy \
-	postman-deps bench bench-quick load
+	postman-deps bench bench-quick load chromium
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-install: $(STAMP) ## Create .venv and install everything, the offline model included
+install: $(STAMP) chromium ## Create .venv and install everything, the offline model and Chromium included
 
 # Re-installs only when pyproject.toml, the lock or the llama build script changed since the last
 # install. Then a smoke run of the offline model in a child process: a build that crashes on this
@@ -53,7 +53,10 @@ check-tools: ## Check for Python >= 3.11, a C/C++ compiler and cmake
 	@command -v cmake >/dev/null || \
 	  { echo "kopichat: cmake is needed to build llama-cpp-python (Debian/Ubuntu: apt-get install cmake; macOS: brew install cmake)"; exit 1; }
 
-test: $(STAMP) ## Run the test suite (MariaDB/MySQL tests use KOPICHAT_TEST_MYSQL_URL)
+chromium: ## Install Debian's chromium for the browser tests when missing (as root with apt-get)
+	@bash scripts/install-chromium.sh
+
+test: $(STAMP) chromium ## Run the test suite (MariaDB/MySQL tests use KOPICHAT_TEST_MYSQL_URL)
 	$(BIN)/python -m pytest
 
 run: $(STAMP) ## Serve the API on :8000 (set PORT to change; local uvicorn on embedded defaults when no Docker engine)
@@ -62,7 +65,7 @@ run: $(STAMP) ## Serve the API on :8000 (set PORT to change; local uvicorn on em
 	  test -f .env || { cp .env.example .env; echo "kopichat: created .env from .env.example (edit its passwords)"; }; \
 	  KOPICHAT_HOST_PORT=$(PORT) docker compose up --build --detach --wait && echo "kopichat: serving on http://localhost:$(PORT) (make down stops it)"; \
 	else \
-	  echo "kopichat: no Docker engine answers: serving locally under uvicorn on http://127.0.0.1:$(PORT)"; \
+	  echo "kopichat: no Docker engine answers: serving locally under uvicorn on http://127.0.0.1:$(PORT) (debate page at /)"; \
 	  echo "kopichat: model and database come from the environment or .env (defaults: offline model, SQLite)"; \
 	  $(BIN)/python -m agent.migrate && PORT=$(PORT) $(BIN)/python -m api; \
 	fi

@@ -38,6 +38,16 @@ class ModelUnavailable(KopichatError):
     code = "model_unavailable"
 
 
+class ModelBusy(KopichatError):
+    """The model's wait queue is full: answered at once, with a hint when to try again."""
+
+    code = "model_busy"
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__("the model is busy with other turns")
+        self.retry_after_s = retry_after_s
+
+
 class DeadlineExceeded(KopichatError):
     code = "deadline_exceeded"
 

@@ -11,6 +11,7 @@ from agent.settings import Settings, load_settings
 from api.access import AccessMiddleware
 from api.body_limit import BodyLimitMiddleware
 from api.logs import configure_logging
+from api.page import include_debate_page, load_debate_page
 from api.problems import install_problem_handlers
 from api.request_context import RequestContextMiddleware
 from api.routes import TAG, include_routes
@@ -35,6 +36,7 @@ def create_app(services: Services) -> FastAPI:
     app.state.services = services
     install_problem_handlers(app)
     include_routes(app, chat_request_model(settings.max_message_chars), api_keys=api_keys)
+    include_debate_page(app, load_debate_page(settings.max_message_chars))
     # Added innermost first: a request meets them in the reverse order.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(

@@ -26,6 +26,7 @@ from agent.errors import (
     IdempotencyKeyInUse,
     IdempotencyKeyMismatch,
     KopichatError,
+    ModelBusy,
     ModelUnavailable,
     TurnCapReached,
     TurnInProgress,
@@ -43,6 +44,7 @@ _STATUS_OF: dict[type[KopichatError], int] = {
     IdempotencyKeyInUse: 409,
     IdempotencyKeyMismatch: 422,
     ModelUnavailable: 503,
+    ModelBusy: 503,
     DatabaseUnavailable: 503,
     DeadlineExceeded: 504,
     ConfigError: 500,  # retrying cannot fix a configuration fault
@@ -168,7 +170,10 @@ def install_problem_handlers(app: FastAPI) -> None:
         detail = str(exc)
         if status in (503, 504):
             detail += _RETRY_SAFE
-        retry_after = RETRY_AFTER_S.get(type(exc))
+        if isinstance(exc, ModelBusy):
+            retry_after: int | None = exc.retry_after_s
+        else:
+            retry_after = RETRY_AFTER_S.get(type(exc))
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
         if status == 500:
             log.error("configuration fault: %s", exc)

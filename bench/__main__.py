@@ -22,7 +22,7 @@ from pathlib import Path
 from bench.cold_start import measure_cold_start
 from bench.db import DEFAULT_ADMIN_URL, Databases, RowCounter, bench_databases, server_version
 from bench.load import Target, run_phase
-from bench.offline_model import OfflineModel, measure_offline_model
+from bench.offline_builds import OfflineResults, measure_builds
 from bench.report import LENGTHS, Machine, Results, plot, text_report
 from bench.seed import seed_baseline, seed_kopichat
 from bench.servers import (
@@ -134,16 +134,12 @@ def run(quick: bool, admin_url: str, command: str) -> Results:
         finally:
             counter.close()
 
-    offline: OfflineModel | None = None
+    offline: OfflineResults | None = None
     notes: list[str] = []
     if kopichat_root() != ROOT:
         notes.append(f"Kopichat ran from {kopichat_root()} (KOPICHAT_BENCH_KOPICHAT_ROOT)")
     if os.environ.get("KOPICHAT_BENCH_SKIP_OFFLINE") != "1":
-        _log("offline model")
-        try:
-            offline = measure_offline_model(1 if quick else 5, split=not quick)
-        except Exception as exc:  # not installed: the rest still stands
-            notes.append(f"offline model not measured ({type(exc).__name__}: {exc})")
+        offline = measure_builds(quick, _log)
 
     return Results(
         quick=quick,

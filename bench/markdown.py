@@ -5,17 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from bench import offline_report
 from bench.report import (
     _COLD_HEADER,
     _LATENCY_HEADER,
-    _OFFLINE_HEADER,
     _PROMPT_HEADER,
     Results,
     _cold_rows,
     _import_rows,
     _latency_rows,
     _md_grid,
-    _offline_rows,
     _prompt_rows,
     _target_rows,
 )
@@ -132,18 +131,7 @@ def render_markdown(results: Results, png_name: str) -> str:
         "",
     ]
     if results.offline is not None:
-        parts += [
-            "## Offline model",
-            "",
-            "`KOPICHAT_MODEL=local` (SmolLM2-135M-Instruct Q4_1, llama.cpp in-process), a later "
-            "turn's real prompt (system prompt, 10 messages, the new message, the reply prefix); "
-            f"at most {results.offline.max_tokens} reply tokens. Each reply starts from an empty "
-            "llama.cpp cache; *generation* leaves out the prompt evaluation (measured by "
-            "evaluating the same prompt alone).",
-            "",
-            _md_grid(_OFFLINE_HEADER, _offline_rows(results.offline)),
-            "",
-        ]
+        parts += offline_section(results)
     parts += [
         "## Reproduce",
         "",
@@ -166,3 +154,41 @@ def render_markdown(results: Results, png_name: str) -> str:
 
 def write_markdown(results: Results, path: Path, png_name: str) -> None:
     path.write_text(render_markdown(results, png_name), encoding="utf-8")
+
+
+def offline_section(results: Results) -> list[str]:
+    assert results.offline is not None
+    offline = results.offline
+    max_tokens = offline.runs[0].max_tokens if offline.runs else 0
+    return [
+        "## Offline model",
+        "",
+        "`KOPICHAT_MODEL=local`: SmolLM2-135M-Instruct (Q4_1) run in-process by llama.cpp, once "
+        "per llama.cpp build this checkout has (`make install` keeps the portable one; "
+        "`KOPICHAT_LLAMA_BUILD=native make install` adds a native one), each in a child process "
+        "of its own, one after the other. Measured through the production code path "
+        "(`LocalDebateModel.complete`: prompt planning, prefix reuse, sampling, tidying), "
+        f"at most {max_tokens} reply tokens.",
+        "",
+        "- *815-token prompt eval*: the benchmark's later-turn prompt as it was sent before prompt "
+        "planning (v1 system prompt, 10 messages, new message, reply prefix), evaluated alone from "
+        "an empty cache (median of 3).",
+        "- *cold*: turn 21 of the seeded debate as Kopichat now sends it (the same messages, "
+        "planned: at most 6 past messages and 768 history tokens) from an empty cache. *warm*: the "
+        "following turns, each right after the previous one, so llama.cpp reuses the prefix it "
+        "evaluated (the usual debate: the user answers the bot). *prompt tokens (evaluated)*: the "
+        "prompt, and the part of it that had to be evaluated.",
+        "- *first token*: from the start of the generation job to the first reply token (prompt "
+        "planning and evaluation included; queue wait excluded).",
+        "",
+        _md_grid(offline_report.MODEL_HEADER, offline_report.model_rows(offline)),
+        "",
+        "Over HTTP (`python -m api`, SQLite): at concurrency *c*, *c* debates side by side, each a "
+        "first message and then follow-ups sent after each answer; per-turn latency as the client "
+        "sees it (at c=4 it includes the wait in the model's queue: one generation at a time).",
+        "",
+        _md_grid(offline_report.HTTP_HEADER, offline_report.http_rows(offline)),
+        "",
+        *[f"- note: {note}" for note in offline.notes],
+        "",
+    ]

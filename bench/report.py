@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
+from bench import offline_report
 from bench.cold_start import ColdStart
 from bench.load import Cell
-from bench.offline_model import OfflineModel
+from bench.offline_builds import OfflineResults
 from bench.tokens import CHECKPOINTS, PromptSize
 
 LENGTHS = (10, 200, 1000)
@@ -25,6 +26,7 @@ TARGETS: dict[str, tuple[str, float]] = {
     "token_growth_ratio": ("<=", 1.5),
     "overhead_p50_ms": ("<=", 5.0),
     "cold_start_s": ("<=", 1.5),
+    "offline_reply_p50_s": ("<=", offline_report.REPLY_TARGET_S),
 }
 _PACKAGES = (
     "fastapi",
@@ -96,7 +98,7 @@ class Results:
     cells: list[Cell]
     prompt_sizes: list[PromptSize]
     cold_start: ColdStart
-    offline: OfflineModel | None
+    offline: OfflineResults | None
     wall_s: float = 0.0
     notes: list[str] = field(default_factory=list)
 
@@ -123,13 +125,17 @@ class Results:
             "overhead_p50_ms": p50("kopichat", 200),
             "cold_start_s": self.cold_start.median_s,
         }
-        return {name: round(value, 3) for name, value in values.items()}
+        rounded = {name: round(value, 3) for name, value in values.items()}
+        if self.offline is not None:
+            rounded |= offline_report.metrics(self.offline)
+        return rounded
 
     def verdicts(self) -> dict[str, bool]:
         metrics = self.metrics()
         return {
             name: (metrics[name] >= limit if op == ">=" else metrics[name] <= limit)
             for name, (op, limit) in TARGETS.items()
+            if name in metrics
         }
 
 
@@ -252,31 +258,6 @@ def _import_rows(results: Results) -> list[list[str]]:
     return [[name, _f(ms, 0)] for name, ms in results.cold_start.by_package(12)]
 
 
-def _offline_rows(offline: OfflineModel) -> list[list[str]]:
-    return [
-        [
-            _f(offline.load_s, 2),
-            _f(offline.median_reply_s, 2),
-            str(offline.prompt_tokens),
-            f"{sum(offline.completion_tokens) / len(offline.completion_tokens):.0f}",
-            _f(offline.tokens_per_s, 0),
-            _f(offline.generation_tokens_per_s, 0),
-            str(len(offline.reply_s)),
-        ]
-    ]
-
-
-_OFFLINE_HEADER = [
-    "load s",
-    "full reply s (median)",
-    "prompt tokens",
-    "reply tokens",
-    "tokens/s (whole reply)",
-    "tokens/s (generation)",
-    "replies",
-]
-
-
 def text_report(results: Results) -> str:
     parts = [
         f"Kopichat vs the LangChain baseline ({'quick' if results.quick else 'full'} run, "
@@ -297,10 +278,13 @@ def text_report(results: Results) -> str:
     ]
     if results.offline is not None:
         parts += [
-            "Offline model (SmolLM2-135M, llama.cpp, in-process):",
-            _text_grid(_OFFLINE_HEADER, _offline_rows(results.offline)),
+            "Offline model (SmolLM2-135M, llama.cpp, in-process), per llama.cpp build:",
+            _text_grid(offline_report.MODEL_HEADER, offline_report.model_rows(results.offline)),
+            "Offline model over HTTP (uvicorn, SQLite), full turns:",
+            _text_grid(offline_report.HTTP_HEADER, offline_report.http_rows(results.offline)),
             "",
         ]
+        parts += [f"note: {note}" for note in results.offline.notes]
     parts += ["Targets:", _text_grid(["metric", "value", "target", ""], _target_rows(results))]
     parts += [f"note: {note}" for note in results.notes]
     return "\n".join(parts)

@@ -50,11 +50,19 @@ def kopichat_env(database_url: str, port: int) -> dict[str, str]:
     }
 
 
-def start(name: str, module: str, env: dict[str, str], log_dir: Path, root: Path = ROOT) -> Server:
-    """Start `python -m module` from `root` with `env` (on top of a clean copy of ours)."""
+def start(
+    name: str,
+    module: str,
+    env: dict[str, str],
+    log_dir: Path,
+    root: Path = ROOT,
+    first_on_path: Sequence[Path] = (),
+) -> Server:
+    """Start `python -m module` from `root` with `env` (on top of a clean copy of ours);
+    `first_on_path` goes before `root` on PYTHONPATH (a llama.cpp build to measure)."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("KOPICHAT_", "OPENAI_"))}
     full_env |= env
-    full_env["PYTHONPATH"] = str(root)
+    full_env["PYTHONPATH"] = os.pathsep.join([*map(str, first_on_path), str(root)])
     log_path = log_dir / f"{name}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(

@@ -69,7 +69,9 @@ class ChainResponder:
         self._chains = {
             version: _Chains(
                 prompts,
-                build_debate_chain(prompts, choice.model, prefill=choice.prefill),
+                build_debate_chain(
+                    prompts, choice.model, prefill=choice.prefill, compact=choice.compact_prompt
+                ),
                 build_opening_chain(prompts, choice.model) if choice.structured_opening else None,
             )
             for version, prompts in library.items()
@@ -149,6 +151,7 @@ class ChainResponder:
                 else:
                     raise _unavailable(exc) from None
                 log.warning("model attempt %d failed: %s", attempt + 1, type(exc).__name__)
+                log.debug("model call failure in detail", exc_info=True)
             pause = min(_RETRY_PAUSE_S * 2**attempt, max(deadline - loop.time(), 0) / 4)
             await asyncio.sleep(pause)
         raise last

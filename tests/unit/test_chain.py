@@ -125,3 +125,29 @@ def test_a_failing_model_is_unavailable_without_leaking_its_message() -> None:
     with pytest.raises(ModelUnavailable) as caught:
         asyncio.run(responder.reply(STANCE, [Message(Role.USER, "a")], "x", "v1", 5.0))
     assert "sk-secret" not in str(caught.value)
+
+
+def test_a_compact_chain_takes_the_started_answers_in_turn() -> None:
+    chain = build_debate_chain(load_prompt_set("v2"), FakeDebateModel(), prefill=True, compact=True)
+    expected = [
+        "Pineapple belongs on pizza. That is true because",
+        "I disagree. Pineapple belongs on pizza. The reason is that",
+        "That does not change my view: Pineapple belongs on pizza. Consider this:",
+        "Pineapple belongs on pizza. That is true because",
+    ]
+    history: list[HumanMessage | AIMessage] = []
+    for opening in expected:
+        reply = chain.invoke(
+            {"topic": STANCE.topic, "thesis": STANCE.thesis, "history": history, "message": "no"}
+        )
+        assert reply.startswith(opening)
+        history += [HumanMessage("no"), AIMessage(reply)]
+
+
+def test_the_compact_prompt_is_the_short_one() -> None:
+    value = debate_prompt(load_prompt_set("v2"), prefill=False, compact=True).invoke(
+        {"topic": STANCE.topic, "thesis": STANCE.thesis, "history": [], "message": "no"}
+    )
+    system = value.to_messages()[0]
+    assert isinstance(system, SystemMessage)
+    assert system.text.rstrip().endswith("Your side: Pineapple belongs on pizza.")

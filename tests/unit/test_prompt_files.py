@@ -61,12 +61,31 @@ def test_a_missing_version_fails_with_the_variable_name(prompts_copy: Path) -> N
         load_prompt_set("latest", prompts_copy)
 
 
-def test_a_new_version_sits_beside_the_old_one(prompts_copy: Path) -> None:
+def test_a_new_version_sits_beside_the_old_ones(prompts_copy: Path) -> None:
     for kind in ("debater", "opening"):
-        shutil.copy(prompts_copy / kind / "v1.yaml", prompts_copy / kind / "v2.yaml")
-    path = prompts_copy / "debater" / "v2.yaml"
+        shutil.copy(prompts_copy / kind / "v2.yaml", prompts_copy / kind / "v3.yaml")
+    path = prompts_copy / "debater" / "v3.yaml"
     path.write_text(path.read_text().replace("skilled and persuasive", "relentless"))
-    library = load_prompt_library("v2", prompts_copy)
-    assert sorted(library) == ["v1", "v2"]
-    assert "relentless" in library["v2"].debater_system
-    assert "relentless" not in library["v1"].debater_system
+    library = load_prompt_library("v3", prompts_copy)
+    assert sorted(library) == ["v1", "v2", "v3"]
+    assert "relentless" in library["v3"].debater_system
+    assert "relentless" not in library["v2"].debater_system
+
+
+def test_v2_adds_a_compact_variant_for_small_models_and_v1_has_none() -> None:
+    v1, v2 = load_prompt_set("v1"), load_prompt_set("v2")
+    assert v1.compact_system == ""
+    assert v1.prefixes_for(compact=True) == (v1.reply_prefix,)
+    assert v2.system_for(compact=False) == v1.debater_system
+    compact = v2.system_for(compact=True)
+    assert "{thesis}" in compact
+    assert len(compact) < len(v2.debater_system) / 2
+    assert len(v2.prefixes_for(compact=True)) == 3
+    assert all("{thesis}" in prefix for prefix in v2.prefixes_for(compact=True))
+
+
+def test_a_bad_compact_section_fails_naming_the_file(prompts_copy: Path) -> None:
+    path = prompts_copy / "debater" / "v2.yaml"
+    path.write_text(path.read_text().replace("Your side: {thesis}", "Your side: {side}"))
+    with pytest.raises(ConfigError, match=r"v2.yaml compact.system: unknown variables \['side'\]"):
+        load_prompt_set("v2", prompts_copy)

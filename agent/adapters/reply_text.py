@@ -1,0 +1,64 @@
+"""Tidying a small model's raw reply: whole sentences, no list debris, no sentence it already said.
+
+The offline model tends to number its points ("1. ... 2. ..."), to stop at the token limit in the
+middle of a sentence or on a bare list number ("3."), and to say again what it said a turn ago.
+These functions work on plain text and know nothing of the model.
+"""
+
+from __future__ import annotations
+
+import re
+
+# A sentence ends at . ! ? (or their CJK forms), optionally followed by closing quotes/brackets.
+_SENTENCE_END = re.compile(r"[.!?\u3002\uff01\uff1f][\"'\u201d\u2019)\]]*(?=\s|$)")
+# "3." or "3)" or "-" or "*" at the start of a line: list debris.
+_LIST_MARKER = re.compile(r"(?m)^\s*(?:\d{1,2}[.)]|[-*\u2022])\s+")
+_DANGLING_NUMBER = re.compile(r"(?:^|\s)\d{1,2}[.)]?\s*$")
+_SPACES = re.compile(r"\s+")
+
+
+def as_prose(text: str) -> str:
+    """One paragraph: list markers dropped, line breaks and runs of spaces made single spaces."""
+    return _SPACES.sub(" ", _LIST_MARKER.sub("", text)).strip()
+
+
+def sentences(text: str) -> tuple[list[str], str]:
+    """Prose split into whole sentences (each with its end mark) and the unfinished rest.
+
+    A bare list number ("3.") is not a sentence: it is dropped."""
+    found: list[str] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        piece = text[start : match.end()].strip()
+        if piece and not _DANGLING_NUMBER.fullmatch(" " + piece):
+            found.append(piece)
+        start = match.end()
+    return found, _DANGLING_NUMBER.sub("", text[start:]).strip()
+
+
+def _normalized(sentence: str) -> str:
+    return re.sub(r"[^\w]+", " ", sentence.casefold()).strip()
+
+
+def tidy_reply(prefix: str, generated: str, earlier_replies: list[str], *, cut_off: bool) -> str:
+    """The reply the user sees: `prefix` (the started answer, kept as is) plus the generated text
+    as prose, without sentences the bot said in `earlier_replies`, and, when the token limit cut
+    it (`cut_off`), without the unfinished last sentence.
+
+    If nothing new would be left, its first sentence is kept (a repeat is better than nothing)."""
+    whole, rest = sentences(as_prose(generated))
+    said = {_normalized(s) for reply in earlier_replies for s in sentences(as_prose(reply))[0]}
+    said |= {_normalized(s) for s in sentences(prefix)[0]}
+    fresh: list[str] = []
+    for sentence in whole:
+        key = _normalized(sentence)
+        if key and key not in said:
+            fresh.append(sentence)
+            said.add(key)  # and not twice in this reply either
+    fresh = fresh or whole[:1]
+    if rest and not (cut_off and fresh):
+        # A model that stopped by itself may end without a full stop; one cut off by the
+        # token limit keeps its fragment only if nothing else is left, marked as cut.
+        fresh.append(rest + "\u2026" if cut_off else rest)
+    text = " ".join(fresh)
+    return f"{prefix} {text}".strip() if prefix else text
