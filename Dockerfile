@@ -6,38 +6,47 @@
 #   server  uvicorn (python -m api) for docker compose; it includes the offline model by default
 #           (build arg KOPICHAT_EXTRAS=local; pass KOPICHAT_EXTRAS= to leave it out).
 #
-# Base images are pinned: the Python image by tag and multi-platform digest, the Lambda image by
-# its dated release tag (AWS republishes it weekly; bump the date to take security fixes, and
-# add @sha256:... from `docker buildx imagetools inspect <image>` if you want a digest pin too).
+# Base images are pinned by tag and digest. The Lambda base is Python 3.13 on Amazon Linux 2023
+# (glibc 2.34): the 3.11 base is Amazon Linux 2 (glibc 2.26), where tiktoken >= 0.12 has no wheel
+# (it ships manylinux_2_28 only) and whose support ends in 2026. AWS republishes the Lambda base
+# weekly; to take security fixes, bump the dated tag and its digest together
+# (`docker buildx imagetools inspect public.ecr.aws/lambda/python:<tag>` prints the digest), then
+# run `make test`: tests/deploy/test_lambda_dependencies.py resolves the whole Lambda dependency
+# set for this image's Python and glibc, so a lock bump without a wheel for it fails there.
 # Dependencies come from requirements.lock (pip freeze format) used as a constraints file.
 # The lock must not contain a line for kopichat itself.
 
 ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm@sha256:65a93d69fa75478d554f4ad27c85c1e69fa184956261b4301ebaf6dbb0a3543d
-ARG LAMBDA_IMAGE=public.ecr.aws/lambda/python:3.11.2024.11.22.15
+ARG LAMBDA_IMAGE=public.ecr.aws/lambda/python:3.13.2025.12.15.13@sha256:995c3cd4acfc0681c21cf04fe9754560e30a5d9c5b011b8c405ad1927ca4fdb6
 
 # ---------------------------------------------------------------------------------------------
 # Lambda: build stage. The same base image is used, so wheels match the runtime's glibc and
-# Python ABI. No compiler is needed: without [local], every dependency ships a manylinux wheel.
+# Python ABI, and the bytecode matches its interpreter. No compiler is needed: without [local]
+# (the offline model, never in this image), every dependency ships a manylinux wheel.
 FROM ${LAMBDA_IMAGE} AS lambda-build
 WORKDIR /src
 COPY pyproject.toml requirements.lock README.md ./
 COPY agent ./agent
 COPY api ./api
-RUN pip install --no-cache-dir --disable-pip-version-check --only-binary=:all: \
-        --target /asset -c requirements.lock . \
-    && find /asset -depth -type d -name __pycache__ -exec rm -rf {} +
+COPY infra/lambda/migrate_handler.py /asset/
+# Install without bytecode, then precompile all of it: /var/task is read-only on Lambda, so
+# without .pyc files every cold start compiles every module again (about twice the import time).
+# unchecked-hash: the .pyc files stay valid whatever timestamps the files get in the image
+# layers, and Python never re-reads a source to check them.
+RUN pip install --no-cache-dir --disable-pip-version-check --only-binary=:all: --no-compile \
+        --target /asset -c requirements.lock ".[aws]" \
+    && python -m compileall -q -j 0 --invalidation-mode unchecked-hash /asset
 
 # Lambda: final stage. Lambda runs the function as an unprivileged sandbox user whatever the
 # image says, and the base image's bootstrap expects its default user. So no USER here.
+# The one-shot migration function (see infra/template.yaml) uses this image too, with the
+# command override ["migrate_handler.handler"]. That handler runs `python -m agent.migrate`.
 FROM ${LAMBDA_IMAGE} AS lambda
 ENV PYTHONDONTWRITEBYTECODE=1 \
     KOPICHAT_TIMEOUT_S=25 \
     KOPICHAT_PROMPTS_DIR=/var/task/prompts
 COPY --from=lambda-build /asset ${LAMBDA_TASK_ROOT}
 COPY prompts ${LAMBDA_TASK_ROOT}/prompts
-# The one-shot migration function (see infra/template.yaml) uses this image too, with the
-# command override ["migrate_handler.handler"]. That handler runs `python -m agent.migrate`.
-COPY infra/lambda/migrate_handler.py ${LAMBDA_TASK_ROOT}/
 CMD ["api.lambda_handler.handler"]
 
 # ---------------------------------------------------------------------------------------------

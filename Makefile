@@ -18,6 +18,10 @@ AWS_REGION ?= eu-west-1
 STACK ?= kopichat-$(STAGE)
 MODEL ?= openai:gpt-4o-mini
 SECRETS_REVISION ?= 1
+# Empty: off while the stack does not exist yet, then on for prod (scripts/deploy.sh).
+DB_DELETION_PROTECTION ?=
+# More parameter overrides for sam deploy, e.g. PARAMS="FunctionMemoryMB=2048 AlarmEmail=a@b.c"
+PARAMS ?=
 LAMBDA_IMAGE ?= kopichat-lambda:latest
 
 .PHONY: help install test run down clean migrate purge lint lock check-tools build deploy \
@@ -38,7 +42,7 @@ $(STAMP): pyproject.toml $(LOCK) scripts/install-llama.sh
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	@rm -f $(VENV)/.installed $(VENV)/.installed-*
 	bash scripts/install-llama.sh $(VENV) $(LLAMA_BUILD)
-	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[local,dev,bench]'
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[local,dev,bench,aws]'
 	$(BIN)/python -m agent.adapters.local_model_check
 	@touch $(STAMP)
 	@echo "kopichat: install complete"
@@ -62,6 +66,7 @@ test: $(STAMP) chromium ## Run the test suite (MariaDB/MySQL tests use KOPICHAT_
 run: $(STAMP) ## Serve the API on :8000 (set PORT to change; local uvicorn on embedded defaults when no Docker engine)
 	@if [ -f docker-compose.yml ] && command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then \
 	  echo "kopichat: a Docker engine answers: starting the docker compose stack (MySQL 8 + API)"; \
+	  bash scripts/check-docker-versions.sh || exit 1; \
 	  test -f .env || { cp .env.example .env; echo "kopichat: created .env from .env.example (edit its passwords)"; }; \
 	  KOPICHAT_HOST_PORT=$(PORT) docker compose up --build --detach --wait && echo "kopichat: serving on http://localhost:$(PORT) (make down stops it)"; \
 	else \
@@ -111,16 +116,10 @@ lock: ## Re-pin requirements.lock from the current .venv (after changing pyproje
 build: ## Build the Lambda image (target lambda) for linux/amd64 with buildx; needs a Docker engine
 	docker buildx build --platform linux/amd64 --target lambda --tag $(LAMBDA_IMAGE) --load .
 
-deploy: ## sam build + sam deploy of infra/template.yaml, then run the migrations (docs/deployment.md)
-	sam build --template-file infra/template.yaml --build-dir .aws-sam/build
-	sam deploy --template-file .aws-sam/build/template.yaml --stack-name $(STACK) \
-	  --region $(AWS_REGION) --capabilities CAPABILITY_IAM --resolve-s3 --resolve-image-repos \
-	  --no-fail-on-empty-changeset \
-	  --parameter-overrides Stage=$(STAGE) ModelName=$(MODEL) SecretsRevision=$(SECRETS_REVISION)
-	@err=$$(aws lambda invoke --function-name kopichat-$(STAGE)-migrate --region $(AWS_REGION) \
-	  --cli-read-timeout 330 --query FunctionError --output text .aws-sam/migrate-result.json); \
-	  cat .aws-sam/migrate-result.json; echo; \
-	  if [ "$$err" != "None" ]; then echo "kopichat: migration failed ($$err): see log group /aws/lambda/kopichat-$(STAGE)-migrate"; exit 1; fi
+deploy: ## sam build + sam deploy of infra/template.yaml, wait for RDS Proxy, migrate (PARAMS="Key=Value ..." adds overrides)
+	STAGE=$(STAGE) AWS_REGION=$(AWS_REGION) STACK=$(STACK) MODEL=$(MODEL) \
+	  SECRETS_REVISION=$(SECRETS_REVISION) DB_DELETION_PROTECTION=$(DB_DELETION_PROTECTION) \
+	  PARAMS="$(PARAMS)" bash scripts/deploy.sh
 
 postman-deps: ## Install the pinned newman (the tests do this by themselves when it is missing)
 	npm ci --prefix docs/postman --no-audit --no-fund --ignore-scripts

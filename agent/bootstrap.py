@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from agent.adapters.aws import database_password_source, with_openai_key_from_secret
 from agent.adapters.chain_responder import ChainResponder
 from agent.adapters.chat_models import make_chat_model
 from agent.adapters.prompt_files import DEFAULT_PROMPTS_DIR, load_prompt_library
@@ -32,8 +33,13 @@ def build_services(settings: Settings) -> Services:
     """Raises ConfigError (one line naming the setting) for anything misconfigured."""
     prompts_dir = Path(settings.prompts_dir) if settings.prompts_dir else DEFAULT_PROMPTS_DIR
     library = load_prompt_library(settings.prompt_version, prompts_dir)
+    settings = with_openai_key_from_secret(settings)
     choice = make_chat_model(settings)
-    engine = make_engine(settings.database_url, settings.db_timeout_s)
+    engine = make_engine(
+        settings.database_url,
+        settings.db_timeout_s,
+        password_source=database_password_source(settings),
+    )
     create_schema_if_sqlite(engine)
     store = SqlConversationStore(engine, timeout_s=settings.db_timeout_s)
     policy = TurnPolicy(

@@ -16,6 +16,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from agent.adapters.aws import database_password_source
 from agent.adapters.sql.engine import make_engine
 from agent.adapters.sql.store import SqlConversationStore
 from agent.domain import PurgeReport
@@ -34,7 +35,11 @@ async def purge_old(
 
 
 def run(settings: Settings) -> PurgeReport:
-    engine = make_engine(settings.database_url, settings.db_timeout_s)
+    engine = make_engine(
+        settings.database_url,
+        settings.db_timeout_s,
+        password_source=database_password_source(settings),
+    )
     try:
         store = SqlConversationStore(engine, timeout_s=settings.db_timeout_s)
         return asyncio.run(purge_old(store, settings.retention_days, datetime.now(UTC)))

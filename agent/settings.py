@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535, alias="PORT")
     log_level: str = Field(default="info", alias="KOPICHAT_LOG_LEVEL")
     access_log: bool = Field(default=True, alias="KOPICHAT_ACCESS_LOG")
+    # AWS (agent/adapters/aws.py): the OpenAI key read from Secrets Manager at start, and IAM
+    # auth tokens instead of a password for the database (RDS Proxy).
+    openai_key_secret: str | None = Field(default=None, alias="KOPICHAT_OPENAI_KEY_SECRET")
+    db_iam_auth: bool = Field(default=False, alias="KOPICHAT_DB_IAM_AUTH")
+    aws_region: str | None = Field(default=None, alias="AWS_REGION")
 
     @field_validator(
         "openai_api_key",
@@ -62,6 +67,8 @@ class Settings(BaseSettings):
         "rate_limit",
         "cors_origins",
         "retention_days",
+        "openai_key_secret",
+        "aws_region",
         mode="before",
     )
     @classmethod

@@ -2,8 +2,8 @@
 
 Built at import, once per container, so warm invocations reuse the engine, the model client and
 the compiled chains. Lifespan is off: Mangum would otherwise run it on every invocation.
-Named HTTP API stages are taken off the path per event (see api.stage_path), so Mangum keeps
-its default base path.
+The API Gateway stage becomes the ASGI root_path per event (see api.stage_path), so Mangum keeps
+its default base path and /docs works under /<stage>.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from typing import Any
 from mangum import Mangum
 
 from api.app import app_from_environment
-from api.stage_path import without_stage_prefix
+from api.stage_path import StageRootPath
 
 logging.getLogger().setLevel(logging.INFO)
 
 
-_asgi = Mangum(app_from_environment(), lifespan="off")
+_asgi = Mangum(StageRootPath(app_from_environment()), lifespan="off")
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    result: dict[str, Any] = _asgi(without_stage_prefix(event), context)
+    result: dict[str, Any] = _asgi(event, context)
     return result

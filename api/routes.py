@@ -11,6 +11,7 @@ from agent.bootstrap import Services
 from agent.domain import Message
 from agent.use_case import DebateTurns
 from api.access import owner_of
+from api.lambda_budget import turn_budget_s
 from api.problems import REQUEST_ID_HEADER, problem, problem_responses
 from api.schemas import (
     UUID_PATTERN,
@@ -119,13 +120,18 @@ def build_router(request_model: type[ChatRequestBase], *, api_keys: bool) -> API
         body: Annotated[request_model, Body()],  # type: ignore[valid-type]
         turns: TurnsDep,
         owner: OwnerDep,
+        services: ServicesDep,
+        http: Request,
         response: Response,
         idempotency_key: IdempotencyKey = None,
     ) -> ChatResponse:
         request: ChatRequestBase = body
+        # On Lambda: what is left of API Gateway's 29 s since the request arrived.
+        budget_s = turn_budget_s(http.scope, services.settings.timeout_s)
         result = await turns.take_turn(
             request.conversation_id,
             request.message,
+            budget_s=budget_s,
             owner=owner,
             idempotency_key=idempotency_key,
         )

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.cold_start import measure_cold_start
+from bench.cold_start import ImageColdStart, measure_cold_start, measure_image_cold_start
 from bench.db import DEFAULT_ADMIN_URL, Databases, RowCounter, bench_databases, server_version
 from bench.load import Target, run_phase
 from bench.offline_builds import OfflineResults, measure_builds
@@ -94,6 +94,8 @@ def run(quick: bool, admin_url: str, command: str) -> Results:
 
     _log("prompt sizes (in-process, 200 turns per app)")
     prompt_sizes = measure_prompt_sizes()
+    notes: list[str] = []
+    image_cold: ImageColdStart | None = None
 
     with bench_databases(admin_url) as databases, tempfile.TemporaryDirectory() as tmp:
         from agent.migrate import migrate
@@ -103,6 +105,13 @@ def run(quick: bool, admin_url: str, command: str) -> Results:
         _log("cold start (nothing else running)")
         with mock_openai() as openai_mock:
             cold = measure_cold_start(cold_url, openai_mock.base_url, runs=3 if quick else 7)
+            _log("cold start from the Lambda image's layout, with and without bytecode")
+            try:
+                image_cold = measure_image_cold_start(
+                    cold_url, openai_mock.base_url, 3 if quick else 7, Path(tmp) / "lambda"
+                )
+            except Exception as exc:  # the layout's install needs the package registry
+                notes.append(f"image cold start not measured ({type(exc).__name__}: {exc})")
 
         _log(f"seeding {conversations} conversations per app and length; starting 6 servers")
         servers, targets = _prepare_targets(databases, conversations, Path(tmp))
@@ -135,7 +144,6 @@ def run(quick: bool, admin_url: str, command: str) -> Results:
             counter.close()
 
     offline: OfflineResults | None = None
-    notes: list[str] = []
     if kopichat_root() != ROOT:
         notes.append(f"Kopichat ran from {kopichat_root()} (KOPICHAT_BENCH_KOPICHAT_ROOT)")
     if os.environ.get("KOPICHAT_BENCH_SKIP_OFFLINE") != "1":
@@ -153,6 +161,7 @@ def run(quick: bool, admin_url: str, command: str) -> Results:
         offline=offline,
         wall_s=time.monotonic() - started,
         notes=notes,
+        image_cold_start=image_cold,
     )
 
 

@@ -4,6 +4,12 @@ Configured as on Lambda: `KOPICHAT_MODEL=openai:gpt-4o-mini` against the OpenAI-
 on loopback, MariaDB as the database; the event is an API Gateway HTTP API (payload 2.0) POST
 /api/chat that opens a conversation. A second run with `python -X importtime` gives the
 breakdown of the import work.
+
+`measure_image_cold_start` does the same from the Lambda image's own file layout
+(/var/task, built from the Dockerfile's steps by tests/deploy/lambda_asset.py), once as built
+(with precompiled bytecode) and once with every __pycache__ removed, alternating, with
+PYTHONDONTWRITEBYTECODE=1 and nothing but the layout on sys.path (`python -S`): as on Lambda,
+where /var/task is read-only and nothing compiled at one start is kept for the next.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from bench.servers import kopichat_root
 
@@ -103,13 +111,20 @@ def _env(database_url: str, openai_base_url: str) -> dict[str, str]:
     return env
 
 
-def _run_child(env: dict[str, str], *, importtime: bool) -> tuple[float, dict[str, float], str]:
-    argv = [sys.executable, *(["-X", "importtime"] if importtime else []), "-c", _CHILD]
+def _run_child(
+    env: dict[str, str], *, importtime: bool, isolated_in: Path | None = None
+) -> tuple[float, dict[str, float], str]:
+    # isolated_in: no site-packages (-S) and run from that directory (`-c` puts the working
+    # directory first on sys.path), so only what PYTHONPATH names is importable.
+    flags = [*(["-X", "importtime"] if importtime else []), *(["-S"] if isolated_in else [])]
+    argv = [sys.executable, *flags, "-c", _CHILD]
+    cwd = isolated_in or kopichat_root()
+    env = {**env, "BENCH_EVENT": json.dumps(_arrived_now(json.loads(env["BENCH_EVENT"])))}
     # stderr goes to a file: -X importtime writes more than a pipe buffer holds.
     with tempfile.TemporaryFile("w+") as errors:
         started = time.perf_counter()
         process = subprocess.Popen(
-            argv, cwd=kopichat_root(), env=env, stdout=subprocess.PIPE, stderr=errors, text=True
+            argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=errors, text=True
         )
         assert process.stdout is not None
         line = process.stdout.readline()
@@ -123,6 +138,15 @@ def _run_child(env: dict[str, str], *, importtime: bool) -> tuple[float, dict[st
     if report["status"] != 200:
         raise RuntimeError(f"cold-start child got {report['status']}:\n{stderr[-3000:]}")
     return elapsed, report, stderr
+
+
+def _arrived_now(event: dict[str, Any]) -> dict[str, Any]:
+    """The event as if API Gateway received it now: the handler counts the turn's budget from
+    the arrival time, and a cold start begins after the request arrived."""
+    context = event["requestContext"]
+    key = "requestTimeEpoch" if "requestTimeEpoch" in context else "timeEpoch"
+    context[key] = int(time.time() * 1000)
+    return event
 
 
 def parse_importtime(stderr: str) -> list[Imported]:
@@ -147,4 +171,50 @@ def measure_cold_start(database_url: str, openai_base_url: str, runs: int) -> Co
         result.request_s.append(report["request_s"])
     _elapsed, _report, stderr = _run_child(env, importtime=True)
     result.imports = parse_importtime(stderr)
+    return result
+
+
+@dataclass
+class ImageColdStart:
+    """Cold starts from the image's /var/task layout, with and without its bytecode."""
+
+    with_bytecode_s: list[float] = field(default_factory=list)
+    without_bytecode_s: list[float] = field(default_factory=list)
+    with_import_s: list[float] = field(default_factory=list)
+    without_import_s: list[float] = field(default_factory=list)
+
+    @property
+    def with_median_s(self) -> float:
+        return statistics.median(self.with_bytecode_s)
+
+    @property
+    def without_median_s(self) -> float:
+        return statistics.median(self.without_bytecode_s)
+
+    @property
+    def speedup(self) -> float:
+        """How many times longer a cold start takes without the bytecode."""
+        return self.without_median_s / self.with_median_s
+
+
+def measure_image_cold_start(
+    database_url: str, openai_base_url: str, runs: int, work: Path
+) -> ImageColdStart:
+    from tests.deploy.lambda_asset import build_lambda_asset, handler_env, without_bytecode
+
+    built = build_lambda_asset(work / "image")
+    bare = without_bytecode(built, work / "image-without-bytecode")
+    settings = {k: v for k, v in _env(database_url, openai_base_url).items() if k != "PYTHONPATH"}
+    wanted = ("KOPICHAT_", "OPENAI_", "DATABASE_URL", "BENCH_EVENT")
+    settings = {k: v for k, v in settings.items() if k.startswith(wanted)}
+    result = ImageColdStart()
+    for _ in range(runs):  # alternating, so a slower moment of the machine hits both
+        for layout, totals, imports in (
+            (built, result.with_bytecode_s, result.with_import_s),
+            (bare, result.without_bytecode_s, result.without_import_s),
+        ):
+            env = handler_env(layout, **settings)
+            elapsed, report, _stderr = _run_child(env, importtime=False, isolated_in=work)
+            totals.append(elapsed)
+            imports.append(report["import_s"])
     return result

@@ -8,10 +8,12 @@ from pathlib import Path
 from bench import offline_report
 from bench.report import (
     _COLD_HEADER,
+    _IMAGE_COLD_HEADER,
     _LATENCY_HEADER,
     _PROMPT_HEADER,
     Results,
     _cold_rows,
+    _image_cold_rows,
     _import_rows,
     _latency_rows,
     _md_grid,
@@ -130,6 +132,22 @@ def render_markdown(results: Results, png_name: str) -> str:
         _md_grid(["package", "ms"], _import_rows(results)),
         "",
     ]
+    if results.image_cold_start is not None:
+        image = results.image_cold_start
+        parts += [
+            "### From the Lambda image's layout, with and without bytecode",
+            "",
+            "The same cold start from the Lambda image's `/var/task`, built from the "
+            "Dockerfile's `lambda-build` steps (`tests/deploy/lambda_asset.py`) with this "
+            "machine's Python, run with `python -S` (nothing but the layout and the standard "
+            "library on `sys.path`) and `PYTHONDONTWRITEBYTECODE=1`, as on Lambda's read-only "
+            "`/var/task`: once as built (precompiled, unchecked-hash `.pyc`), once with every "
+            f"`__pycache__` removed, alternating. Without the bytecode a cold start takes "
+            f"{image.speedup:.2f} times as long.",
+            "",
+            _md_grid(_IMAGE_COLD_HEADER, _image_cold_rows(image)),
+            "",
+        ]
     if results.offline is not None:
         parts += offline_section(results)
     parts += [

@@ -137,10 +137,8 @@ def later_turn_messages(
 
 
 def measure(replies: int) -> OfflineRun:
-    import llama_cpp
-
     from agent.adapters.chatml import ChatmlTurn
-    from agent.adapters.local_model import LocalDebateModel, smollm2_path
+    from agent.adapters.local_model import LocalDebateModel, import_llama_cpp, smollm2_path
     from agent.adapters.local_model_check import check_offline_model, installed_build
 
     settings = load_settings(KOPICHAT_MODEL="local")
@@ -149,7 +147,7 @@ def measure(replies: int) -> OfflineRun:
     model = LocalDebateModel(model_path=str(smollm2_path()), max_tokens=settings.local_max_tokens)
     run = OfflineRun(
         build=os.environ.get("KOPICHAT_BENCH_LLAMA_BUILD") or installed_build() or "unknown",
-        cpu_features=llama_cpp.llama_print_system_info().decode().strip(),
+        cpu_features=import_llama_cpp().llama_print_system_info().decode().strip(),
         load_s=time.perf_counter() - started,
         max_tokens=model.max_tokens,
     )

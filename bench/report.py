@@ -10,7 +10,7 @@ from importlib import metadata
 from pathlib import Path
 
 from bench import offline_report
-from bench.cold_start import ColdStart
+from bench.cold_start import ColdStart, ImageColdStart
 from bench.load import Cell
 from bench.offline_builds import OfflineResults
 from bench.tokens import CHECKPOINTS, PromptSize
@@ -101,6 +101,7 @@ class Results:
     offline: OfflineResults | None
     wall_s: float = 0.0
     notes: list[str] = field(default_factory=list)
+    image_cold_start: ImageColdStart | None = None
 
     def cell(self, app: str, length: int, concurrency: int) -> Cell:
         for cell in self.cells:
@@ -125,6 +126,9 @@ class Results:
             "overhead_p50_ms": p50("kopichat", 200),
             "cold_start_s": self.cold_start.median_s,
         }
+        if self.image_cold_start is not None:
+            values["image_cold_start_s"] = self.image_cold_start.with_median_s
+            values["image_cold_start_no_bytecode_s"] = self.image_cold_start.without_median_s
         rounded = {name: round(value, 3) for name, value in values.items()}
         if self.offline is not None:
             rounded |= offline_report.metrics(self.offline)
@@ -254,6 +258,24 @@ def _cold_rows(results: Results) -> list[list[str]]:
 _COLD_HEADER = ["median s", "runs s", "import + build s", "first request ms"]
 
 
+def _image_cold_rows(image: ImageColdStart) -> list[list[str]]:
+    def row(label: str, runs: list[float], imports: list[float]) -> list[str]:
+        return [
+            label,
+            _f(sorted(runs)[len(runs) // 2], 3),
+            ", ".join(f"{s:.3f}" for s in runs),
+            _f(sorted(imports)[len(imports) // 2], 3),
+        ]
+
+    return [
+        row("as built (bytecode)", image.with_bytecode_s, image.with_import_s),
+        row("no __pycache__", image.without_bytecode_s, image.without_import_s),
+    ]
+
+
+_IMAGE_COLD_HEADER = ["/var/task layout", "median s", "runs s", "import + build s"]
+
+
 def _import_rows(results: Results) -> list[list[str]]:
     return [[name, _f(ms, 0)] for name, ms in results.cold_start.by_package(12)]
 
@@ -276,6 +298,13 @@ def text_report(results: Results) -> str:
         _text_grid(["package", "ms"], _import_rows(results)),
         "",
     ]
+    if results.image_cold_start is not None:
+        parts += [
+            "Cold start from the Lambda image's /var/task layout, with and without bytecode "
+            f"({results.image_cold_start.speedup:.2f}x):",
+            _text_grid(_IMAGE_COLD_HEADER, _image_cold_rows(results.image_cold_start)),
+            "",
+        ]
     if results.offline is not None:
         parts += [
             "Offline model (SmolLM2-135M, llama.cpp, in-process), per llama.cpp build:",

@@ -53,6 +53,20 @@ def smollm2_path() -> Path:
     )
 
 
+def import_llama_cpp() -> Any:
+    """`llama_cpp`, imported with OpenMP threads that sleep while they wait.
+
+    llama.cpp's OpenMP threads spin between steps by default. On a busy 2-core machine (the
+    event loop, the database driver, another process) a spinning thread burns the time slice its
+    peer needs, and a 1-second reply took 5-20 s in our measurements; with `OMP_WAIT_POLICY=
+    PASSIVE` it stayed near its idle time. It must be set before the library loads; an explicit
+    setting in the environment wins."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    import llama_cpp
+
+    return llama_cpp
+
+
 def to_chatml(messages: list[BaseMessage]) -> tuple[str, str]:
     """The whole ChatML prompt as text, and the started answer it ends with ('' if none)."""
     turn = ChatmlTurn.from_messages(messages)
@@ -109,12 +123,12 @@ class LocalDebateModel(BaseChatModel):
 
     def model_post_init(self, context: Any, /) -> None:
         # Heavy; imported only when the offline model is chosen.
-        from llama_cpp import Llama
+        llama_cpp = import_llama_cpp()
         from llama_cpp.llama_cache import LlamaRAMCache
 
         # rope_freq_base=0 keeps the model's own value; flash attention keeps the attention
         # buffers small at 8k context and is faster here; verbose off keeps llama.cpp quiet.
-        self._llama = Llama(
+        self._llama = llama_cpp.Llama(
             model_path=self.model_path,
             n_ctx=self.n_ctx,
             n_threads=max(1, os.cpu_count() or 1),

@@ -25,11 +25,9 @@ PORTABLE_BASELINE = ("avx", "avx2", "fma", "f16c", "bmi2", "sse4_2")
 
 def _generate_a_few_tokens() -> None:
     """The child's work: load the model as the service does and generate a few tokens."""
-    from llama_cpp import Llama
+    from agent.adapters.local_model import import_llama_cpp, smollm2_path
 
-    from agent.adapters.local_model import smollm2_path
-
-    llama = Llama(
+    llama = import_llama_cpp().Llama(
         model_path=str(smollm2_path()), n_ctx=256, rope_freq_base=0.0, verbose=False, seed=1
     )
     llama.create_completion(

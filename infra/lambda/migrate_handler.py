@@ -7,8 +7,10 @@ The Dockerfile copies this file into the Lambda image next to the application, a
     aws lambda invoke --function-name kopichat-<stage>-migrate out.json && cat out.json
 
 It runs the ``agent.migrate`` module exactly as ``python -m agent.migrate`` would, against the
-``DATABASE_URL`` in the function's environment. A failed migration raises, so the invocation
-reports ``FunctionError`` and the traceback goes to CloudWatch Logs.
+``DATABASE_URL`` in the function's environment (with ``KOPICHAT_DB_IAM_AUTH``, IAM tokens for RDS
+Proxy), first retrying to connect for ``KOPICHAT_MIGRATE_WAIT_S``, and holding the MySQL lock
+``kopichat_migrate`` while it migrates. A failed migration raises, so the invocation reports
+``FunctionError`` and the error goes to CloudWatch Logs.
 """
 
 from __future__ import annotations

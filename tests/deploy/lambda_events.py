@@ -34,10 +34,13 @@ So there are two ways to make all three shapes reach ``/api/chat``:
 * static: ``Mangum(app, lifespan="off", api_gateway_base_path="/prod")``. v1 and Function-URL
   paths do not start with ``/prod`` and are left alone. It is tied to one stage name, and the
   stage must never be a prefix of a route (not ``api``, ``health`` or ``ready``).
-* per event: keep the default base path ``"/"`` and, only for payload 2.0 events whose
-  ``requestContext.stage`` is not ``$default``, remove ``/<stage>`` from the front of ``rawPath``
-  and ``requestContext.http.path`` at a segment boundary before calling Mangum. This works for
-  any stage name and is what ``api/lambda_handler.py`` does.
+* per event: keep the default base path ``"/"`` and turn the stage into the ASGI ``root_path``
+  (``/prod``; for v1 also put it in front of ``path``, as ASGI wants the path to start with the
+  root path). Starlette routes on what follows the root path, and FastAPI's ``/docs`` then loads
+  ``/prod/openapi.json``. This works for any stage name and is what ``api/stage_path.py`` does.
+
+Every event carries its arrival time (``requestTimeEpoch`` for v1, ``timeEpoch`` for v2), set to
+now unless ``arrived_s_ago`` says otherwise: the handler counts the turn's budget from it.
 
 Usage in a handler test (``lambda_context()`` is a stand-in for the Lambda context object)::
 
@@ -57,6 +60,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -224,20 +228,26 @@ def build_event(
     *,
     content_type: str | None = "application/json",
     as_base64: bool = False,
+    arrived_s_ago: float = 0.0,
 ) -> dict[str, Any]:
     """Build an event of any shape: the entry point for parametrised tests.
 
     ``body`` may be a mapping (sent as JSON), a ``str`` or ``bytes`` (sent as is, e.g. to test
     a non-JSON body), or ``None`` (no body). ``path`` is the app route, without any stage.
+    ``arrived_s_ago``: how long before now API Gateway received the request.
     """
     builders = {
         "rest_v1": rest_api_v1_event,
         "http_v2": http_api_v2_event,
         "function_url": function_url_event,
     }
-    return copy.deepcopy(
+    event = copy.deepcopy(
         builders[shape](method, path, body, stage, content_type=content_type, as_base64=as_base64)
     )
+    arrived_ms = int((time.time() - arrived_s_ago) * 1000)
+    key = "requestTimeEpoch" if shape == "rest_v1" else "timeEpoch"
+    event["requestContext"][key] = arrived_ms
+    return event
 
 
 @dataclass

@@ -11,13 +11,19 @@ import copy
 import json
 import re
 import subprocess
-from dataclasses import dataclass, field
 from typing import Any
 
 import jsonschema
 import pytest
 
-from tests.deploy.tooling import DEPLOY_TESTS, ROOT, load_cfn_template, load_yaml, venv_tool
+from tests.deploy.tooling import (
+    DEPLOY_TESTS,
+    ROOT,
+    dockerfile_stages,
+    load_cfn_template,
+    load_yaml,
+    venv_tool,
+)
 
 DOCKERFILE = ROOT / "Dockerfile"
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -27,37 +33,6 @@ LAMBDA_HANDLER = "api.lambda_handler.handler"
 
 
 # --- Dockerfile -------------------------------------------------------------------------------
-
-
-@dataclass
-class Stage:
-    name: str
-    base: str
-    instructions: list[str] = field(default_factory=list)
-
-
-def dockerfile_stages(text: str) -> list[Stage]:
-    """The build stages of a Dockerfile, each with its joined (continuation-free) instructions."""
-    joined = re.sub(r"\\\n", " ", text)
-    args: dict[str, str] = {}
-    stages: list[Stage] = []
-    for raw in joined.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        keyword, _, rest = line.partition(" ")
-        keyword = keyword.upper()
-        if keyword == "ARG" and not stages:
-            name, _, default = rest.partition("=")
-            args[name.strip()] = default.strip()
-        elif keyword == "FROM":
-            match = re.fullmatch(r"(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?", rest, re.I)
-            assert match, f"cannot parse FROM {rest!r}"
-            base = re.sub(r"\$\{(\w+)\}", lambda m: args.get(m.group(1), m.group(0)), match[1])
-            stages.append(Stage(name=match[2] or str(len(stages)), base=base))
-        elif stages:
-            stages[-1].instructions.append(line)
-    return stages
 
 
 def test_hadolint_finds_nothing_in_the_dockerfile() -> None:
@@ -90,7 +65,8 @@ def test_dockerfile_has_a_lambda_and_a_server_target() -> None:
     assert {"lambda", "server"} <= stages.keys()
 
     lambda_stage = stages["lambda"]
-    assert lambda_stage.base.startswith("public.ecr.aws/lambda/python:3.11")
+    assert re.match(r"public\.ecr\.aws/lambda/python:3\.1[2-9]\.", lambda_stage.base)
+    assert stages["lambda-build"].base == lambda_stage.base
     assert f'CMD ["{LAMBDA_HANDLER}"]' in lambda_stage.instructions
 
     server = stages["server"]
@@ -111,6 +87,7 @@ def test_base_images_are_pinned() -> None:
         assert tag, f"stage {stage.name}: pin {stage.base!r} to a tag"
         assert tag != "latest", f"stage {stage.name}: pin {stage.base!r} to a version"
         assert re.search(r"\d+\.\d+\.\d+", tag), f"stage {stage.name}: {tag!r} is not a version"
+        assert re.search(r"@sha256:[0-9a-f]{64}$", stage.base), f"stage {stage.name}: no digest"
 
 
 def test_final_stages_carry_no_build_tools_and_no_offline_model() -> None:
@@ -235,9 +212,9 @@ def test_functions_use_the_image_with_a_timeout_between_the_deadlines(
     env = template["Globals"]["Function"]["Environment"]["Variables"]
     assert env["KOPICHAT_TIMEOUT_S"] == "25"
     url = env["DATABASE_URL"]["Fn::Sub"]
-    assert url.startswith("mysql+pymysql://{{resolve:secretsmanager:${DbSecret}")
-    assert "${DbProxy.Endpoint}:3306" in url
-    assert "{{resolve:secretsmanager:" in env["OPENAI_API_KEY"]["Fn::Sub"]
+    # IAM auth to the proxy: a user, no password (test_sam_transform.py checks the rest).
+    assert url.startswith("mysql+pymysql://${DbUser}@${DbProxy.Endpoint}:3306/")
+    assert "OPENAI_API_KEY" not in env
 
 
 def test_the_api_routes_every_path_and_the_page_at_the_root(template: dict[str, Any]) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
+import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -13,6 +16,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY_TESTS = Path(__file__).resolve().parent
+DOCKERFILE = ROOT / "Dockerfile"
 POSTMAN_DIR = ROOT / "docs" / "postman"
 NEWMAN_VERSION = "6.2.2"  # must match docs/postman/package.json
 
@@ -93,3 +97,74 @@ def load_yaml(path: Path) -> dict[str, Any]:
         data = yaml.safe_load(handle)
     assert isinstance(data, dict), f"{path} is not a YAML mapping"
     return cast(dict[str, Any], data)
+
+
+def package_registry_or_skip() -> None:
+    """Skip (fail when CI is set) unless pip reaches its package index.
+
+    The dependency checks of the Lambda image resolve and install from the registry, as the
+    image build does; nothing else is needed."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "index",
+            "versions",
+            "--timeout",
+            "20",
+            "--retries",
+            "1",
+            "pip",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    if result.returncode != 0:
+        message = f"the package index is unreachable: {result.stderr.strip()[-500:]}"
+        if os.environ.get("CI"):
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+
+
+# --- Dockerfile -------------------------------------------------------------------------------
+
+
+@dataclass
+class Stage:
+    name: str
+    base: str
+    instructions: list[str] = field(default_factory=list)
+
+
+def dockerfile_stages(text: str | None = None) -> list[Stage]:
+    """The build stages of a Dockerfile, each with its joined (continuation-free) instructions."""
+    if text is None:
+        text = DOCKERFILE.read_text(encoding="utf-8")
+    joined = re.sub(r"\\\n", " ", text)
+    args: dict[str, str] = {}
+    stages: list[Stage] = []
+    for raw in joined.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        keyword, _, rest = line.partition(" ")
+        keyword = keyword.upper()
+        if keyword == "ARG" and not stages:
+            name, _, default = rest.partition("=")
+            args[name.strip()] = default.strip()
+        elif keyword == "FROM":
+            match = re.fullmatch(r"(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?", rest, re.I)
+            assert match, f"cannot parse FROM {rest!r}"
+            base = re.sub(r"\$\{(\w+)\}", lambda m: args.get(m.group(1), m.group(0)), match[1])
+            stages.append(Stage(name=match[2] or str(len(stages)), base=base))
+        elif stages:
+            stages[-1].instructions.append(line)
+    return stages
+
+
+def dockerfile_stage(name: str) -> Stage:
+    stages = {stage.name: stage for stage in dockerfile_stages()}
+    return stages[name]

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, text
 
-from api.stage_path import without_stage_prefix
 from tests.deploy.lambda_events import (
     SHAPES,
     EventShape,
@@ -72,15 +72,67 @@ def test_errors_keep_their_status_and_problem_json(handler: Handler, shape: Even
     assert bad["statusCode"] == 422
 
 
-def test_only_a_whole_stage_segment_is_removed() -> None:
-    event = build_event("http_v2", "GET", "/health", stage="prod")
-    assert event["rawPath"] == "/prod/health"
-    assert without_stage_prefix(event)["requestContext"]["http"]["path"] == "/health"
-    products = build_event("http_v2", "GET", "/health", stage="prod")
-    products["rawPath"] = products["requestContext"]["http"]["path"] = "/products"
-    assert without_stage_prefix(products)["requestContext"]["http"]["path"] == "/products"
-    rest = build_event("rest_v1", "GET", "/health")
-    assert without_stage_prefix(rest) is rest
+@pytest.mark.parametrize(
+    ("shape", "root"), [("rest_v1", "/prod"), ("http_v2", "/prod"), ("function_url", "")]
+)
+def test_docs_under_a_stage_load_the_schema_under_that_stage(
+    handler: Handler, shape: EventShape, root: str
+) -> None:
+    docs = handler(build_event(shape, "GET", "/docs", content_type=None), lambda_context())
+    assert docs["statusCode"] == 200
+    page = str(docs["body"])
+    assert f"url: '{root}/openapi.json'" in page, page
+    schema = handler(build_event(shape, "GET", "/openapi.json"), lambda_context())
+    assert schema["statusCode"] == 200
+    document = response_json(schema)
+    assert "/api/chat" in document["paths"]
+    assert document.get("servers", []) == ([{"url": root}] if root else [])
+
+
+def conversation_count(url: str) -> int:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT COUNT(*) FROM conversations")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("shape", ["rest_v1", "http_v2"])
+def test_a_request_that_waited_out_api_gateways_29_s_gets_504_and_stores_nothing(
+    handler: Handler, migrated_mysql_url: str, shape: EventShape
+) -> None:
+    opening = {"conversation_id": None, "message": "Topic: tea. You argue that tea beats coffee."}
+    before = conversation_count(migrated_mysql_url)
+    late = build_event(shape, "POST", "/api/chat", opening, arrived_s_ago=28.0)
+    result = handler(late, lambda_context())
+    assert result["statusCode"] == 504, result
+    assert response_json(result)["code"] == "deadline_exceeded"
+    assert conversation_count(migrated_mysql_url) == before
+
+    fresh = handler(build_event(shape, "POST", "/api/chat", opening), lambda_context())
+    assert fresh["statusCode"] == 200
+    conv = response_json(fresh)["conversation_id"]
+    turn = {"conversation_id": conv, "message": "Coffee wakes me up."}
+    late_turn = handler(
+        build_event(shape, "POST", "/api/chat", turn, arrived_s_ago=27.9), lambda_context()
+    )
+    assert late_turn["statusCode"] == 504
+    transcript = handler(build_event(shape, "GET", f"/api/conversations/{conv}"), lambda_context())
+    assert len(response_json(transcript)["messages"]) == 2
+    # The failed turn released its lease: the retry goes through.
+    retry = handler(build_event(shape, "POST", "/api/chat", turn), lambda_context())
+    assert retry["statusCode"] == 200
+
+
+def test_a_function_url_is_bound_by_the_functions_time_not_the_gateways(handler: Handler) -> None:
+    opening = {"conversation_id": None, "message": "Topic: tea. You argue that tea beats coffee."}
+    waited = build_event("function_url", "POST", "/api/chat", opening, arrived_s_ago=28.0)
+    assert handler(waited, lambda_context())["statusCode"] == 200
+    nearly_out = lambda_context()
+    nearly_out.remaining_ms = 1000  # less than the margin kept for the commit and the response
+    result = handler(build_event("function_url", "POST", "/api/chat", opening), nearly_out)
+    assert result["statusCode"] == 504
 
 
 @pytest.mark.parametrize("shape", SHAPES)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
@@ -26,6 +27,7 @@ OPENAI_KEY = f"sk-logtest-{secrets.token_hex(8)}"
 API_KEY = f"api-logtest-{secrets.token_hex(8)}"
 DB_PASSWORD = f"pw{secrets.token_hex(8)}"
 SECRET_TEXT = "my very private opinion about tea"
+REQUESTS_SENT = 9  # by exercise()
 
 
 @dataclass
@@ -111,7 +113,13 @@ def exercise(server: Server, mock: MockOpenAI) -> list[str]:
 def info_log(db_user_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Logged]:
     tmp = tmp_path_factory.mktemp("logs-info")
     with mock_openai() as mock, serve("info", db_user_url, tmp, mock) as srv:
-        yield Logged(srv, exercise(srv, mock))
+        logged = Logged(srv, exercise(srv, mock))
+        # The line of a request is written just after its response is sent: give the last one
+        # a moment to land (a hang guard, not a timing check).
+        give_up = time.monotonic() + 10
+        while len(logged.requests()) < REQUESTS_SENT and time.monotonic() < give_up:
+            time.sleep(0.05)
+        yield logged
 
 
 def test_every_line_is_json_and_every_request_has_one_line(info_log: Logged) -> None:

@@ -106,6 +106,8 @@ BAD_VALUES = {
     "KOPICHAT_MAX_TURNS": "0",
     "KOPICHAT_MAX_REPLY_TOKENS": "1",
     "KOPICHAT_LOCAL_MAX_TOKENS": "5",
+    "KOPICHAT_LOCAL_QUEUE": "-1",
+    "KOPICHAT_DB_IAM_AUTH": "maybe",
     "KOPICHAT_API_KEYS": "short",
     "KOPICHAT_RATE_LIMIT": "lots",
     "KOPICHAT_CORS_ORIGINS": "app.example.com",
@@ -116,7 +118,7 @@ BAD_VALUES = {
     "KOPICHAT_ACCESS_LOG": "maybe",
 }
 # Any value is acceptable for these; their absence is what can be wrong (tested above).
-FREE_FORM = {"OPENAI_API_KEY"}
+FREE_FORM = {"OPENAI_API_KEY", "KOPICHAT_OPENAI_KEY_SECRET", "AWS_REGION"}
 
 
 def all_variables() -> set[str]:

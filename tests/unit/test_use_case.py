@@ -166,6 +166,47 @@ def test_budget_s_replaces_the_configured_timeout() -> None:
         run(turns.take_turn(None, "no time at all", budget_s=0.0))
 
 
+def test_a_budget_replaces_the_configured_deadline() -> None:
+    clock = [100.0]
+    store, responder = InMemoryStore(), ScriptedResponder()
+    policy = TurnPolicy(timeout_s=25.0, commit_reserve_s=1.0)
+    turns = DebateTurns(store, responder, policy, monotonic=lambda: clock[0])
+    conv = run(turns.take_turn(None, "first", budget_s=7.5)).conversation_id
+    run(turns.take_turn(conv, "second", budget_s=3.0))
+    run(turns.take_turn(conv, "third"))
+    # The model gets the budget less the commit's reserve (1 s, or a fifth of a short budget).
+    assert [c.timeout_s for c in responder.calls] == pytest.approx([6.5, 2.4, 24.0])
+
+
+def test_a_spent_budget_stores_nothing_first_turn_or_later() -> None:
+    turns, store, responder = make()
+    with pytest.raises(DeadlineExceeded):
+        run(turns.take_turn(None, "first", budget_s=0.0))
+    assert store.rows == {}
+    assert responder.calls == []
+    conv = run(turns.take_turn(None, "first")).conversation_id
+    with pytest.raises(DeadlineExceeded):
+        run(turns.take_turn(conv, "second", budget_s=-1.0))
+    assert store.message_count() == 2
+    assert store.rows[conv].lease is None
+
+
+def test_a_first_reply_after_the_budget_creates_no_conversation() -> None:
+    clock = [100.0]
+    store, responder = InMemoryStore(), ScriptedResponder()
+    turns = DebateTurns(store, responder, TurnPolicy(timeout_s=25.0), monotonic=lambda: clock[0])
+    original = responder.open
+
+    async def slow_open(*args: Any, **kwargs: Any) -> Any:
+        clock[0] += 5.0  # within the configured 25 s, but past this request's 4 s
+        return await original(*args, **kwargs)
+
+    responder.open = slow_open  # type: ignore[method-assign]
+    with pytest.raises(DeadlineExceeded):
+        run(turns.take_turn(None, "first", budget_s=4.0))
+    assert store.rows == {}
+
+
 def test_a_second_turn_while_one_is_in_progress_is_refused() -> None:
     turns, store, responder = make()
     conv = run(turns.take_turn(None, "first")).conversation_id

@@ -30,7 +30,15 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def make_engine(url: str, timeout_s: float = 3.0) -> Engine:
+def make_engine(
+    url: str,
+    timeout_s: float = 3.0,
+    *,
+    password_source: Callable[[str, int, str], str] | None = None,
+) -> Engine:
+    """``timeout_s``: the limit of each database wait (KOPICHAT_DB_TIMEOUT_S).
+    ``password_source``: called for each new MySQL connection (host, port, user) for its
+    password, e.g. an RDS IAM auth token, which expires after 15 minutes."""
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -66,6 +74,8 @@ def make_engine(url: str, timeout_s: float = 3.0) -> Engine:
             },
         )
         event.listen(engine, "before_cursor_execute", _socket_timeouts_within(timeout_s))
+        if password_source is not None:
+            _fresh_password_per_connection(engine, password_source)
         return engine
     raise ConfigError(f"DATABASE_URL: unsupported database '{backend}' (use MySQL or SQLite)")
 
@@ -97,6 +107,19 @@ def _socket_timeouts_within(limit_s: float) -> Callable[..., None]:
         dbapi._read_timeout = dbapi._write_timeout = timeout  # type: ignore[union-attr]
 
     return tighten
+
+
+def _fresh_password_per_connection(
+    engine: Engine, password_source: Callable[[str, int, str], str]
+) -> None:
+    def set_password(
+        _dialect: object, _record: object, _cargs: object, cparams: dict[str, Any]
+    ) -> None:
+        cparams["password"] = password_source(
+            str(cparams["host"]), int(cparams.get("port", 3306)), str(cparams["user"])
+        )
+
+    event.listen(engine, "do_connect", set_password)
 
 
 def _sqlite_pragmas(dbapi_connection: object, _entry: ConnectionPoolEntry) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
+from agent.adapters.aws import database_password_source
 from agent.adapters.sql.engine import make_engine
 from agent.adapters.sql.tables import metadata
 from agent.settings import load_settings
@@ -26,7 +27,8 @@ given = context.config.attributes.get("connection")
 if given is not None:
     _migrate(given)
 else:
-    engine = make_engine(load_settings().database_url)
+    settings = load_settings()
+    engine = make_engine(settings.database_url, password_source=database_password_source(settings))
     with engine.connect() as connection:
         _migrate(connection)
     engine.dispose()

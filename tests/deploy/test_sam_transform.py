@@ -1,0 +1,148 @@
+"""infra/template.yaml after the SAM transform (aws-sam-translator, offline), as CloudFormation
+would deploy it: one throttled API stage, the secrets and database access each function gets,
+and the parameters and versions a first deploy depends on."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from samtranslator.translator.transform import transform
+
+from tests.deploy.tooling import ROOT, load_cfn_template
+
+TEMPLATE = ROOT / "infra" / "template.yaml"
+REGION = "eu-west-1"
+
+
+class NoManagedPolicies:
+    """Stands in for SAM's IAM lookup of managed policy names; the template names none."""
+
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+def sam_build(template: dict[str, Any]) -> dict[str, Any]:
+    """What `sam build` writes into .aws-sam/build/template.yaml: an ImageUri per image function."""
+    built = copy.deepcopy(template)
+    for name, resource in built["Resources"].items():
+        if resource["Type"] == "AWS::Serverless::Function":
+            resource["Properties"]["ImageUri"] = f"{name.lower()}:latest"
+    return built
+
+
+def transformed(template: dict[str, Any], **parameters: str) -> dict[str, Any]:
+    defaults = {k: v.get("Default") for k, v in template["Parameters"].items()}
+    values = {k: v for k, v in {**defaults, **parameters}.items() if v is not None}
+    result: dict[str, Any] = transform(sam_build(template), values, NoManagedPolicies())
+    return result
+
+
+@pytest.fixture(autouse=True)
+def offline_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SAM asks boto3 for the region and partition only; no credentials, no network."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return load_cfn_template(TEMPLATE)
+
+
+def of_type(cfn: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in cfn["Resources"].items() if v["Type"] == kind}
+
+
+def statements(role: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        s for p in role["Properties"].get("Policies", []) for s in p["PolicyDocument"]["Statement"]
+    ]
+
+
+def deployed_stages(cfn: dict[str, Any]) -> list[Any]:
+    """Every stage the stack creates: Stage resources, and a Deployment with a StageName creates
+    one too (that is how SAM's extra stage named "Stage" comes into being)."""
+    names = [s["Properties"]["StageName"] for s in of_type(cfn, "AWS::ApiGateway::Stage").values()]
+    for deployment in of_type(cfn, "AWS::ApiGateway::Deployment").values():
+        if "StageName" in deployment["Properties"]:
+            names.append(deployment["Properties"]["StageName"])
+    return names
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_exactly_one_stage_and_it_is_throttled(template: dict[str, Any], stage: str) -> None:
+    cfn = transformed(template, Stage=stage)
+    assert deployed_stages(cfn) == [{"Ref": "Stage"}]
+    (only,) = of_type(cfn, "AWS::ApiGateway::Stage").values()
+    (settings,) = only["Properties"]["MethodSettings"]
+    assert settings["ThrottlingRateLimit"] == {"Ref": "ThrottleRateLimit"}
+    assert settings["ThrottlingBurstLimit"] == {"Ref": "ThrottleBurstLimit"}
+    assert settings["ResourcePath"] == "/*"
+    assert settings["HttpMethod"] == "*"
+
+
+def test_without_openapi_version_sam_adds_an_unthrottled_stage(template: dict[str, Any]) -> None:
+    """The check above can fail: without the setting, SAM's deployment creates a stage "Stage"."""
+    bare = copy.deepcopy(template)
+    del bare["Resources"]["Api"]["Properties"]["OpenApiVersion"]
+    assert sorted(map(str, deployed_stages(transformed(bare)))) == ["Stage", "{'Ref': 'Stage'}"]
+
+
+def test_each_function_reaches_only_the_secrets_it_needs(template: dict[str, Any]) -> None:
+    cfn = transformed(template)
+    functions = of_type(cfn, "AWS::Lambda::Function")
+    api, migrate = (
+        functions["ApiFunction"]["Properties"],
+        functions["MigrateFunction"]["Properties"],
+    )
+    roles = of_type(cfn, "AWS::IAM::Role")
+    api_role = roles[api["Role"]["Fn::GetAtt"][0]]
+    migrate_role = roles[migrate["Role"]["Fn::GetAtt"][0]]
+
+    def actions(role: dict[str, Any]) -> set[str]:
+        found: set[str] = set()
+        for statement in statements(role):
+            action = statement["Action"]
+            found |= {action} if isinstance(action, str) else set(action)
+        return found
+
+    assert {"rds-db:connect", "secretsmanager:GetSecretValue"} <= actions(api_role)
+    assert "rds-db:connect" in actions(migrate_role)
+    assert "secretsmanager:GetSecretValue" not in actions(migrate_role)
+    # No secret value in any function's environment, and the key's name on the API only.
+    for props in (api, migrate):
+        variables = props["Environment"]["Variables"]
+        assert "OPENAI_API_KEY" not in variables
+        assert "resolve:secretsmanager" not in repr(variables)
+        assert variables["KOPICHAT_DB_IAM_AUTH"] == "true"
+    assert api["Environment"]["Variables"]["KOPICHAT_OPENAI_KEY_SECRET"] == {
+        "Ref": "OpenAIKeySecretName"
+    }
+    assert "KOPICHAT_OPENAI_KEY_SECRET" not in migrate["Environment"]["Variables"]
+    assert migrate["ReservedConcurrentExecutions"] == 1
+
+
+def test_the_proxy_requires_iam_auth(template: dict[str, Any]) -> None:
+    (auth,) = template["Resources"]["DbProxy"]["Properties"]["Auth"]
+    assert auth["IAMAuth"] == "REQUIRED"
+    assert template["Resources"]["DbProxy"]["Properties"]["RequireTLS"] is True
+    url = template["Globals"]["Function"]["Environment"]["Variables"]["DATABASE_URL"]["Fn::Sub"]
+    user_part = url.split("://", 1)[1].split("@", 1)[0]
+    assert ":" not in user_part, "DATABASE_URL must carry no password"
+    assert "ssl_ca=" in url
+
+
+def test_first_deploy_parameters_and_versions(template: dict[str, Any]) -> None:
+    parameters = template["Parameters"]
+    protection = parameters["DbDeletionProtection"]
+    assert protection["Default"] == "false", "on from the start, a failed first deploy is stuck"
+    assert set(protection["AllowedValues"]) == {"true", "false"}
+    database = template["Resources"]["Database"]["Properties"]
+    assert database["DeletionProtection"] == {"Ref": "DbDeletionProtection"}
+    assert database["EngineVersion"] == "8.4", "major.minor only: patch levels get retired"
+    assert database["AutoMinorVersionUpgrade"] is True
+    family = template["Resources"]["DbParameterGroup"]["Properties"]["Family"]
+    assert family == f"mysql{database['EngineVersion']}"
+    assert "DbProxyName" in template["Outputs"]
