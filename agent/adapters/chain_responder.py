@@ -144,14 +144,15 @@ class ChainResponder:
             except KopichatError:
                 raise
             except Exception as exc:
+                # Class name only at WARNING: provider messages can echo request details.
+                log.warning("model attempt %d failed: %s", attempt + 1, type(exc).__name__)
+                log.debug("model call failure in detail", exc_info=True)
                 if _is_timeout(exc):
                     last = DeadlineExceeded("the model did not answer before the turn's deadline")
                 elif _is_transient(exc):
                     last = _unavailable(exc)
                 else:
                     raise _unavailable(exc) from None
-                log.warning("model attempt %d failed: %s", attempt + 1, type(exc).__name__)
-                log.debug("model call failure in detail", exc_info=True)
             pause = min(_RETRY_PAUSE_S * 2**attempt, max(deadline - loop.time(), 0) / 4)
             await asyncio.sleep(pause)
         raise last

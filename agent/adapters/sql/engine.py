@@ -1,9 +1,9 @@
 """Engine construction, once per process (warm Lambdas reuse it).
 
 Every wait on the database is bounded by `timeout_s` (KOPICHAT_DB_TIMEOUT_S): the pool checkout,
-the connect, each read and write on the socket, and the InnoDB lock wait (whole seconds, at
-least 1). The store tightens the socket timeouts further to the time its turn has left (see
-`limit_statements`).
+the connect, each read and write on the socket, and the InnoDB lock wait (half of it, in whole
+seconds, at least 1). The store tightens the socket timeouts further to the time its turn has
+left (see `limit_statements`).
 """
 
 from __future__ import annotations
@@ -57,7 +57,9 @@ def make_engine(
     if backend in {"mysql", "mariadb"}:
         if "charset" not in parsed.query:
             parsed = parsed.update_query_dict({"charset": "utf8mb4"})
-        lock_wait = max(1, math.ceil(timeout_s))
+        # Half the limit (whole seconds, at least 1), so a lock wait ends as MySQL's own error
+        # 1205, with the connection still usable, before the socket read times out.
+        lock_wait = max(1, math.ceil(timeout_s / 2))
         # pre_ping and recycle: RDS Proxy and MySQL close idle connections under a frozen Lambda.
         engine = create_engine(
             parsed,
