@@ -24,8 +24,8 @@ DB_DELETION_PROTECTION ?=
 PARAMS ?=
 LAMBDA_IMAGE ?= kopichat-lambda:latest
 
-.PHONY: help install test run down clean migrate lint lock check-tools build deploy postman-deps \
-	bench bench-quick chromium eval eval-score
+.PHONY: help install test run down clean migrate purge lint lock check-tools build deploy \
+	postman-deps bench bench-quick load chromium eval eval-score
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -90,6 +90,9 @@ clean: down ## Also remove the images, .venv, caches and local state (SQLite fil
 migrate: $(STAMP) ## Apply the database migrations to DATABASE_URL
 	$(BIN)/python -m agent.migrate
 
+purge: $(STAMP) ## Delete idle conversations (KOPICHAT_RETENTION_DAYS) and day-old idempotency keys
+	$(BIN)/python -m agent.purge
+
 lint: $(STAMP) ## ruff and mypy --strict
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -109,6 +112,10 @@ eval: $(STAMP) ## Scripted debates + labelled openings through the service, conf
 eval-score: $(STAMP) ## Score a JSONL file of replies, one verdict per line: make eval-score FILE=replies.jsonl
 	@test -n "$(FILE)" || { echo "kopichat: usage: make eval-score FILE=replies.jsonl"; exit 1; }
 	$(BIN)/python -m evals score $(FILE)
+
+load: $(STAMP) ## Load run: 32 users for 60 s against the live server on MariaDB (locust; ~75 s)
+	@bash .ci/mariadb-up.sh
+	$(BIN)/python -m bench.loadtest
 
 lock: ## Re-pin requirements.lock from the current .venv (after changing pyproject.toml)
 	$(BIN)/python -m pip freeze --exclude-editable > $(LOCK)

@@ -35,22 +35,29 @@ def build_services(settings: Settings) -> Services:
     library = load_prompt_library(settings.prompt_version, prompts_dir)
     settings = with_openai_key_from_secret(settings)
     choice = make_chat_model(settings)
-    engine = make_engine(settings.database_url, password_source=database_password_source(settings))
+    engine = make_engine(
+        settings.database_url,
+        settings.db_timeout_s,
+        password_source=database_password_source(settings),
+    )
     create_schema_if_sqlite(engine)
-    store = SqlConversationStore(engine)
+    store = SqlConversationStore(engine, timeout_s=settings.db_timeout_s)
     policy = TurnPolicy(
         history_limit=settings.history_limit,
         context_messages=settings.context_messages,
         timeout_s=settings.timeout_s,
         max_turns=settings.max_turns,
         prompt_version=settings.prompt_version,
+        commit_reserve_s=min(settings.db_timeout_s, 2.0),
     )
     turns = DebateTurns(store, ChainResponder(library, choice, canary=settings.canary), policy)
     log.info(
-        "kopichat ready: model %s; database %s; prompts %s (%s)",
+        "kopichat ready: model %s; database %s; prompts %s (%s); API keys %s; rate limit %s",
         choice.description,
         engine.url.render_as_string(hide_password=True),
         settings.prompt_version,
         ", ".join(sorted(library)),
+        f"on ({len(settings.api_key_hashes)})" if settings.api_key_hashes else "off",
+        settings.rate_limit or "off",
     )
     return Services(settings, turns, store, engine, choice.description)

@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def canonical_id(conversation_id: str) -> str:
+    """Conversation ids are lower-case UUIDs; clients may send any case (Swift's `uuidString`
+    is upper case), so every id is matched in this form."""
+    return conversation_id.strip().lower()
+
+
+def is_conversation_id(text: str) -> bool:
+    return bool(_UUID.match(canonical_id(text)))
 
 
 class Role(StrEnum):
@@ -41,17 +54,31 @@ class Conversation:
     stance: Stance | None
     prompt_version: str
     created_at: datetime
+    # The API key that created it (its hash), or None when API keys are off.
+    owner: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class ConversationTranscript:
-    """A conversation with every message, oldest first (for reading, not for turns)."""
+class TranscriptPage:
+    """One page of a conversation's messages, oldest first within the page.
+
+    Pages run from the newest messages backwards: `older` is the cursor of the page before
+    this one (None when this page starts at the first message)."""
 
     conversation: Conversation
     messages: list[Message]
+    older: int | None
 
 
 @dataclass(frozen=True, slots=True)
 class TurnResult:
     conversation_id: str
     recent: list[Message]
+    # True when this is the stored answer to an earlier request with the same Idempotency-Key.
+    replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeReport:
+    conversations: int
+    idempotency_keys: int

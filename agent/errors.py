@@ -1,4 +1,7 @@
-"""Failures of a turn that callers are expected to handle, each with a stable code."""
+"""Failures of a turn that callers are expected to handle, each with a stable code.
+
+The HTTP side maps each class to a status (api/problems.py); nothing here knows about HTTP.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,8 @@ class KopichatError(Exception):
 
 
 class ConversationNotFound(KopichatError):
+    """Unknown id, deleted, or owned by another API key: all look the same from outside."""
+
     code = "conversation_not_found"
 
     def __init__(self, conversation_id: str) -> None:
@@ -47,7 +52,28 @@ class DeadlineExceeded(KopichatError):
     code = "deadline_exceeded"
 
 
+class DatabaseUnavailable(KopichatError):
+    """The database failed or did not answer in time; the turn stored nothing."""
+
+    code = "database_unavailable"
+
+
+class IdempotencyKeyMismatch(KopichatError):
+    """The key was first used for another request (another conversation or another message)."""
+
+    code = "idempotency_key_mismatch"
+
+
+class IdempotencyKeyInUse(KopichatError):
+    """The first request with this key is still running and did not finish in this one's time."""
+
+    code = "idempotency_key_in_use"
+
+    def __init__(self) -> None:
+        super().__init__("a request with this Idempotency-Key is still in progress")
+
+
 class ConfigError(KopichatError):
-    """A bad setting; the message is one line naming the variable."""
+    """A bad setting; the message is one line naming the variable. Retrying never helps."""
 
     code = "config_error"

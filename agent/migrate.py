@@ -49,6 +49,22 @@ def upgrade(connection: Connection | None = None, revision: str = "head") -> Non
     command.upgrade(alembic_config(connection), revision)
 
 
+def migrate_connection(connection: Connection) -> None:
+    tables = set(inspect(connection).get_table_names())
+    if "conversations" in tables and "alembic_version" not in tables:
+        # An SQLite file whose tables an older release created on start: adopt it at the
+        # revision its tables match, then upgrade.
+        columns = {c["name"] for c in inspect(connection).get_columns("conversations")}
+        command.stamp(alembic_config(connection), "0002" if "owner" in columns else "0001")
+    upgrade(connection)
+
+
+def migrate_engine(engine: Engine) -> None:
+    """Bring the database behind `engine` to the newest schema (SQLite does it on start)."""
+    with engine.begin() as connection:
+        migrate_connection(connection)
+
+
 def wait_for_database(
     engine: Engine,
     wait_s: float,
@@ -107,11 +123,7 @@ def migrate(
     try:
         wait_for_database(engine, wait_s)
         with migration_lock(engine, lock_timeout_s), engine.begin() as connection:
-            tables = set(inspect(connection).get_table_names())
-            if "conversations" in tables and "alembic_version" not in tables:
-                # An SQLite file whose tables the service created on start: adopt it.
-                command.stamp(alembic_config(connection), "0001")
-            upgrade(connection)
+            migrate_connection(connection)
     finally:
         engine.dispose()
 

@@ -1,53 +1,160 @@
-"""The two ports the use case depends on. Adapters live in `agent.adapters`; fakes in tests."""
+"""The ports the use case depends on. Adapters live in `agent.adapters`; fakes in tests.
+
+Every storage call takes `timeout_s`, the time it may still use: the store bounds its waits
+(pool, connection, statements, locks) by it and raises DatabaseUnavailable when the database
+fails or does not answer in time. A store never half-stores a turn.
+"""
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
-from agent.domain import Conversation, ConversationTranscript, Message, Opening, Stance
+from agent.domain import (
+    Conversation,
+    Message,
+    Opening,
+    PurgeReport,
+    Stance,
+    TranscriptPage,
+    TurnResult,
+)
 
 
 @dataclass(frozen=True, slots=True)
-class TurnContext:
-    """What a turn needs from storage, read before the model call.
+class IdempotentRequest:
+    """What an Idempotency-Key is bound to. `key` is already scoped to the caller (hashed with
+    its API key); `target` is the conversation id asked for, "" for a new conversation."""
 
-    `recent` holds the newest stored messages, oldest first; `next_seq` is the sequence number
-    the user message of this turn gets; `lease` proves this turn holds the conversation.
-    """
+    key: str
+    target: str
+    message_hash: str
 
-    conversation: Conversation
-    recent: list[Message]
-    next_seq: int
-    lease: str
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """This request holds the key now; `token` proves it at commit or release."""
+
+    key: str
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class SeenBefore:
+    """The key was used before: by this request (then `result` is its stored answer, or None
+    while that first request is still running) or by a different one."""
+
+    target: str
+    message_hash: str
+    result: TurnResult | None
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """Written with a turn's messages, in the same transaction: the answer a retry replays."""
+
+    claim: Claimed
+    result: TurnResult
+
+
+class Turn(Protocol):
+    """A conversation held for one turn (see ConversationStore.turn)."""
+
+    @property
+    def conversation(self) -> Conversation: ...
+
+    @property
+    def recent(self) -> list[Message]:
+        """The newest stored messages (at most the window asked for), oldest first."""
+        ...
+
+    @property
+    def turns_taken(self) -> int:
+        """Completed turns (user + bot pairs) so far."""
+        ...
+
+    async def commit(
+        self,
+        user: Message,
+        bot: Message,
+        new_stance: Stance | None,
+        *,
+        receipt: Receipt | None,
+        timeout_s: float,
+    ) -> None:
+        """Store both messages (the stance too, if it was fixed by this turn; the receipt, if
+        any) in one transaction. Raises TurnInProgress if the hold was lost meanwhile,
+        ConversationNotFound if the conversation was deleted meanwhile."""
+        ...
 
 
 class ConversationStore(Protocol):
-    async def begin_turn(self, conversation_id: str, window: int, lease_s: float) -> TurnContext:
-        """Take the conversation's turn lease and read its newest `window` messages.
+    def turn(
+        self,
+        conversation_id: str,
+        *,
+        owner: str | None,
+        window: int,
+        lease_s: float,
+        timeout_s: float,
+    ) -> AbstractAsyncContextManager[Turn]:
+        """`async with store.turn(id, ...) as turn:` holds the conversation for one turn (a
+        lease of `lease_s` seconds, so a crashed process frees it by itself) and gives back
+        the hold when the block ends, committed or not. A failure to give it back is logged,
+        never raised over the block's own exception.
 
-        Raises ConversationNotFound, or TurnInProgress when another live lease holds it."""
-        ...
-
-    async def commit_turn(
-        self, ctx: TurnContext, user: Message, bot: Message, new_stance: Stance | None
-    ) -> None:
-        """Store both messages (and the stance, if it was fixed this turn) in one transaction and
-        release the lease. Raises TurnInProgress if the lease was lost meanwhile."""
-        ...
-
-    async def release_turn(self, ctx: TurnContext) -> None:
-        """Give the lease back after a failed turn; stores nothing."""
+        Raises ConversationNotFound (unknown, or owned by another key) or TurnInProgress."""
         ...
 
     async def create_conversation(
-        self, conversation: Conversation, user: Message, bot: Message
+        self,
+        conversation: Conversation,
+        user: Message,
+        bot: Message,
+        *,
+        receipt: Receipt | None,
+        timeout_s: float,
     ) -> None:
         """Store a new conversation with its first two messages in one transaction."""
         ...
 
-    async def transcript(self, conversation_id: str) -> ConversationTranscript:
-        """Every message of a conversation, oldest first. Raises ConversationNotFound."""
+    async def transcript_page(
+        self,
+        conversation_id: str,
+        *,
+        owner: str | None,
+        limit: int,
+        max_chars: int,
+        older_than: int | None,
+        timeout_s: float,
+    ) -> TranscriptPage:
+        """Up to `limit` messages (and about `max_chars` characters, at least one message),
+        the newest ones before the cursor `older_than`. Raises ConversationNotFound."""
+        ...
+
+    async def delete_conversation(
+        self, conversation_id: str, *, owner: str | None, timeout_s: float
+    ) -> None:
+        """Remove the conversation, every message and every idempotency record that holds its
+        text. Raises ConversationNotFound."""
+        ...
+
+    async def claim_key(
+        self, request: IdempotentRequest, *, lease_s: float, ttl_s: float, timeout_s: float
+    ) -> Claimed | SeenBefore:
+        """Take an Idempotency-Key for this request, unless a live record of it exists (one
+        younger than `ttl_s`, not an abandoned claim whose lease ran out)."""
+        ...
+
+    async def release_key(self, claim: Claimed, *, timeout_s: float) -> None:
+        """Forget a claim whose request failed, so that a retry runs again."""
+        ...
+
+    async def purge(self, *, idle_before: datetime | None, keys_before: datetime) -> PurgeReport:
+        """Delete conversations not touched since `idle_before` (None: keep them) and
+        idempotency records created before `keys_before`."""
         ...
 
     async def ping(self) -> None:
@@ -56,7 +163,7 @@ class ConversationStore(Protocol):
 
 
 class Responder(Protocol):
-    """Produces the bot's side of a turn with exactly one model call."""
+    """Produces the bot's side of a turn with exactly one model call (plus retries of it)."""
 
     async def open(
         self, message: str, history: list[Message], prompt_version: str, timeout_s: float

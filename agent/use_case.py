@@ -1,26 +1,52 @@
 """The debate turn: take a user message, produce the bot's reply, keep both.
 
 Imports nothing from SQLAlchemy, LangChain or FastAPI: storage and the model come in as ports.
+One deadline covers the whole turn: every storage call and the model call get what is left of
+it, and a reply that comes back after it is never stored.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from agent.domain import (
     Conversation,
-    ConversationTranscript,
     Message,
     Opening,
     Role,
+    TranscriptPage,
     TurnResult,
+    canonical_id,
 )
-from agent.errors import DeadlineExceeded, TurnCapReached
-from agent.ports import ConversationStore, Responder, TurnContext
+from agent.errors import (
+    DeadlineExceeded,
+    IdempotencyKeyInUse,
+    IdempotencyKeyMismatch,
+    TurnCapReached,
+)
+from agent.observability import note
+from agent.ports import (
+    Claimed,
+    ConversationStore,
+    IdempotentRequest,
+    Receipt,
+    Responder,
+    SeenBefore,
+    Turn,
+)
+
+log = logging.getLogger("kopichat.turn")
+
+IDEMPOTENCY_TTL_S = 24 * 3600.0
+# While the first request with a key runs, a duplicate looks again after this long (doubling).
+_KEY_POLL_S = (0.05, 0.5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +56,12 @@ class TurnPolicy:
     timeout_s: float = 25.0  # one deadline for the whole turn
     max_turns: int = 1000  # turns (user+bot pairs) per conversation
     prompt_version: str = "v2"  # for new conversations
+    # Kept back from the model's share of the deadline so the commit still fits in it.
+    commit_reserve_s: float = 1.0
+    page_limit: int = 50  # messages per transcript page, by default
+    # ...and about this much text: even at 6 bytes of JSON per character (\u escapes) a page
+    # stays far below the 6 MB a Lambda response may hold.
+    page_max_chars: int = 250_000
 
 
 def _utcnow() -> datetime:
@@ -38,6 +70,25 @@ def _utcnow() -> datetime:
 
 def _new_id() -> str:
     return str(uuid.uuid4())
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class _Clock:
+    """The turn's single deadline."""
+
+    def __init__(self, monotonic: Callable[[], float], budget_s: float) -> None:
+        self._monotonic = monotonic
+        self._deadline = monotonic() + budget_s
+
+    def remaining(self) -> float:
+        """Seconds left; raises DeadlineExceeded when none are."""
+        left = self._deadline - self._monotonic()
+        if left <= 0:
+            raise DeadlineExceeded("the turn ran past its deadline")
+        return left
 
 
 class DebateTurns:
@@ -61,64 +112,198 @@ class DebateTurns:
         self._window = max(policy.context_messages, policy.history_limit)
 
     async def take_turn(
-        self, conversation_id: str | None, text: str, *, budget_s: float | None = None
+        self,
+        conversation_id: str | None,
+        text: str,
+        *,
+        budget_s: float | None = None,
+        owner: str | None = None,
+        idempotency_key: str | None = None,
     ) -> TurnResult:
-        """``budget_s``: the time this turn may still use (None: the policy's ``timeout_s``).
-        On Lambda the caller passes what is left of the request's own budget."""
-        deadline = self._monotonic() + (self._policy.timeout_s if budget_s is None else budget_s)
-        if conversation_id is None:
-            return await self._first_turn(text, deadline)
-        # The lease outlives the deadline a little, so a crashed turn frees it by itself.
-        ctx = await self._store.begin_turn(
-            conversation_id, self._window, lease_s=self._policy.timeout_s + 5.0
+        """One turn. `budget_s`: the time this turn may still use (None: the policy's timeout).
+        `owner`: the caller's API key id, when keys are on. `idempotency_key`: a retry with the
+        same key and request gets the first answer back and stores nothing new."""
+        clock = _Clock(self._monotonic, self._policy.timeout_s if budget_s is None else budget_s)
+        target = canonical_id(conversation_id) if conversation_id is not None else None
+        if target is not None:
+            note(conversation_id=target)
+        if idempotency_key is None:
+            return await self._turn(target, text, owner, clock, None)
+        request = IdempotentRequest(
+            key=_sha256(f"{owner or ''}\n{idempotency_key}"),
+            target=target or "",
+            message_hash=_sha256(text),
         )
+        claim = await self._claim(request, clock)
+        if isinstance(claim, TurnResult):
+            note(conversation_id=claim.conversation_id, replayed=True)
+            return claim
         try:
-            return await self._next_turn(ctx, text, deadline)
+            return await self._turn(target, text, owner, clock, claim)
         except BaseException:
-            await self._store.release_turn(ctx)
+            # The turn stored nothing: forget the claim so that a retry runs the turn again.
+            # A failure here must not replace the turn's own error; an abandoned claim
+            # expires with its lease anyway.
+            try:
+                await self._store.release_key(claim, timeout_s=self._cleanup_time(clock))
+            except Exception as exc:
+                log.warning("could not release an idempotency key: %s", type(exc).__name__)
             raise
 
-    async def transcript(self, conversation_id: str) -> ConversationTranscript:
-        return await self._store.transcript(conversation_id)
-
-    async def _first_turn(self, text: str, deadline: float) -> TurnResult:
-        version = self._policy.prompt_version
-        opening = await self._responder.open(text, [], version, self._remaining(deadline))
-        conversation = Conversation(
-            id=self._new_id(), stance=opening.stance, prompt_version=version, created_at=self._now()
+    async def transcript(
+        self,
+        conversation_id: str,
+        *,
+        owner: str | None = None,
+        limit: int | None = None,
+        older_than: int | None = None,
+    ) -> TranscriptPage:
+        target = canonical_id(conversation_id)
+        note(conversation_id=target)
+        return await self._store.transcript_page(
+            target,
+            owner=owner,
+            limit=limit or self._policy.page_limit,
+            max_chars=self._policy.page_max_chars,
+            older_than=older_than,
+            timeout_s=self._policy.timeout_s,
         )
-        user, bot = Message(Role.USER, text), Message(Role.BOT, opening.reply)
-        self._remaining(deadline)  # a reply that arrives after the deadline is not stored
-        await self._store.create_conversation(conversation, user, bot)
-        return TurnResult(conversation.id, self._window_after([], user, bot))
 
-    async def _next_turn(self, ctx: TurnContext, text: str, deadline: float) -> TurnResult:
-        conversation = ctx.conversation
-        turns_so_far = (ctx.next_seq - 1) // 2
-        if turns_so_far >= self._policy.max_turns:
+    async def delete(self, conversation_id: str, *, owner: str | None = None) -> None:
+        target = canonical_id(conversation_id)
+        note(conversation_id=target)
+        await self._store.delete_conversation(target, owner=owner, timeout_s=self._policy.timeout_s)
+
+    async def _claim(self, request: IdempotentRequest, clock: _Clock) -> Claimed | TurnResult:
+        """Take the key, or return the first request's answer; while that first request is
+        still running, wait for it as long as this turn's deadline allows."""
+        wait_s = _KEY_POLL_S[0]
+        while True:
+            seen = await self._store.claim_key(
+                request,
+                lease_s=self._lease_s(),
+                ttl_s=IDEMPOTENCY_TTL_S,
+                timeout_s=clock.remaining(),
+            )
+            if isinstance(seen, Claimed):
+                return seen
+            _check_same_request(seen, request)
+            if seen.result is not None:
+                return replace(seen.result, replayed=True)
+            if clock.remaining() <= wait_s:
+                raise IdempotencyKeyInUse()
+            await asyncio.sleep(wait_s)
+            wait_s = min(wait_s * 2, _KEY_POLL_S[1])
+
+    async def _turn(
+        self,
+        target: str | None,
+        text: str,
+        owner: str | None,
+        clock: _Clock,
+        claim: Claimed | None,
+    ) -> TurnResult:
+        if target is None:
+            return await self._first_turn(text, owner, clock, claim)
+        async with self._store.turn(
+            target,
+            owner=owner,
+            window=self._window,
+            lease_s=self._lease_s(),
+            timeout_s=clock.remaining(),
+        ) as turn:
+            return await self._next_turn(turn, text, clock, claim)
+
+    async def _first_turn(
+        self, text: str, owner: str | None, clock: _Clock, claim: Claimed | None
+    ) -> TurnResult:
+        version = self._policy.prompt_version
+        note(prompt_version=version)
+        opening = await self._responder.open(text, [], version, self._model_time(clock))
+        user, bot = Message(Role.USER, text), Message(Role.BOT, opening.reply)
+        conversation = Conversation(
+            id=self._new_id(),
+            stance=opening.stance,
+            prompt_version=version,
+            created_at=self._now(),
+            owner=owner,
+        )
+        note(conversation_id=conversation.id)
+        result = TurnResult(conversation.id, self._window_after([], user, bot))
+        log.debug("turn: user %r, bot %r", text, opening.reply)
+        # The deadline check comes right before the write: a late reply is never stored.
+        await self._store.create_conversation(
+            conversation,
+            user,
+            bot,
+            receipt=_receipt(claim, result),
+            timeout_s=clock.remaining(),
+        )
+        return result
+
+    async def _next_turn(
+        self, turn: Turn, text: str, clock: _Clock, claim: Claimed | None
+    ) -> TurnResult:
+        conversation = turn.conversation
+        version = conversation.prompt_version
+        note(prompt_version=version)
+        if turn.turns_taken >= self._policy.max_turns:
             raise TurnCapReached(conversation.id, self._policy.max_turns)
         context = (
-            ctx.recent[-self._policy.context_messages :] if self._policy.context_messages else []
+            turn.recent[-self._policy.context_messages :] if self._policy.context_messages else []
         )
-        version = conversation.prompt_version
         if conversation.stance is None:
             # Nothing debatable was said yet: this message may name the topic.
-            opening = await self._responder.open(text, context, version, self._remaining(deadline))
+            opening = await self._responder.open(text, context, version, self._model_time(clock))
         else:
             reply = await self._responder.reply(
-                conversation.stance, context, text, version, self._remaining(deadline)
+                conversation.stance, context, text, version, self._model_time(clock)
             )
             opening = Opening(stance=None, reply=reply)
         user, bot = Message(Role.USER, text), Message(Role.BOT, opening.reply)
-        self._remaining(deadline)  # a reply that arrives after the deadline is not stored
-        await self._store.commit_turn(ctx, user, bot, opening.stance)
-        return TurnResult(conversation.id, self._window_after(ctx.recent, user, bot))
+        result = TurnResult(conversation.id, self._window_after(turn.recent, user, bot))
+        log.debug("turn: user %r, bot %r", text, opening.reply)
+        await turn.commit(
+            user,
+            bot,
+            opening.stance,
+            receipt=_receipt(claim, result),
+            timeout_s=clock.remaining(),  # a reply that arrives after the deadline is not stored
+        )
+        return result
+
+    def _model_time(self, clock: _Clock) -> float:
+        """The model's share: what is left, less the time the commit needs."""
+        left = clock.remaining()
+        reserve = min(self._policy.commit_reserve_s, left / 5)
+        return left - reserve
+
+    def _lease_s(self) -> float:
+        # The lease outlives the deadline a little, so a crashed turn frees it by itself.
+        return self._policy.timeout_s + 5.0
+
+    def _cleanup_time(self, clock: _Clock) -> float:
+        try:
+            return clock.remaining()
+        except DeadlineExceeded:
+            return self._policy.commit_reserve_s
 
     def _window_after(self, recent: list[Message], user: Message, bot: Message) -> list[Message]:
         return [*recent, user, bot][-self._policy.history_limit :]
 
-    def _remaining(self, deadline: float) -> float:
-        left = deadline - self._monotonic()
-        if left <= 0:
-            raise DeadlineExceeded("the turn ran past its deadline")
-        return left
+
+def _receipt(claim: Claimed | None, result: TurnResult) -> Receipt | None:
+    return Receipt(claim, result) if claim is not None else None
+
+
+def _check_same_request(seen: SeenBefore, request: IdempotentRequest) -> None:
+    if seen.target != request.target:
+        raise IdempotencyKeyMismatch(
+            "this Idempotency-Key was already used for another conversation; "
+            "use a new key for a new request"
+        )
+    if seen.message_hash != request.message_hash:
+        raise IdempotencyKeyMismatch(
+            "this Idempotency-Key was already used with a different message; "
+            "use a new key for a new request"
+        )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 
 import uvicorn
@@ -13,10 +12,8 @@ from api.app import app_from_environment
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
     try:
         settings = load_settings()
-        logging.getLogger().setLevel(settings.log_level.upper())
         app = app_from_environment(settings)
     except ConfigError as exc:
         print(f"kopichat: configuration error: {exc}", file=sys.stderr)
@@ -25,8 +22,9 @@ def main() -> int:
         app,
         host=settings.host,
         port=settings.port,
-        log_level=settings.log_level.lower(),
-        access_log=settings.access_log,
+        log_config=None,  # keep the JSON logging set up by app_from_environment
+        log_level=settings.log_level,
+        access_log=False,  # the request-context middleware writes one JSON line per request
         timeout_graceful_shutdown=5,
     )
     return 0

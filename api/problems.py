@@ -1,9 +1,13 @@
-"""Every error as RFC 9457 problem+json with a stable `code`, and declared in OpenAPI."""
+"""Every error as RFC 9457 problem+json with a stable `code`, and declared in OpenAPI.
+
+Errors a client should retry (409 turn_in_progress, 429, 503, 504) carry `Retry-After`.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -11,17 +15,23 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+from starlette.types import Send
 
 from agent.errors import (
     ConfigError,
     ConversationNotFound,
+    DatabaseUnavailable,
     DeadlineExceeded,
+    IdempotencyKeyInUse,
+    IdempotencyKeyMismatch,
     KopichatError,
     ModelBusy,
     ModelUnavailable,
     TurnCapReached,
     TurnInProgress,
 )
+from agent.observability import note
 from api.schemas import Problem
 
 log = logging.getLogger("kopichat.api")
@@ -31,21 +41,38 @@ _STATUS_OF: dict[type[KopichatError], int] = {
     ConversationNotFound: 404,
     TurnInProgress: 409,
     TurnCapReached: 409,
+    IdempotencyKeyInUse: 409,
+    IdempotencyKeyMismatch: 422,
     ModelUnavailable: 503,
     ModelBusy: 503,
-    ConfigError: 503,
+    DatabaseUnavailable: 503,
     DeadlineExceeded: 504,
+    ConfigError: 500,  # retrying cannot fix a configuration fault
+}
+# Seconds a client should wait before trying again. A turn cap is never lifted: no header.
+RETRY_AFTER_S: dict[type[KopichatError], int] = {
+    TurnInProgress: 2,
+    IdempotencyKeyInUse: 1,
+    ModelUnavailable: 2,
+    DatabaseUnavailable: 2,
+    DeadlineExceeded: 1,
 }
 _RETRY_SAFE = " Nothing of this turn was stored; it is safe to retry."
 
+RETRY_AFTER_HEADER = {
+    "description": "Seconds to wait before retrying.",
+    "schema": {"type": "integer", "minimum": 0},
+}
+REQUEST_ID_HEADER = {
+    "description": "The request's id: the X-Request-ID sent, or a new one. Also in the logs.",
+    "schema": {"type": "string"},
+}
+_RETRYABLE_STATUSES = {409, 429, 503, 504}
 
-def problem(
-    status: int,
-    code: str,
-    detail: str,
-    errors: list[dict[str, Any]] | None = None,
-    headers: Mapping[str, str] | None = None,
-) -> JSONResponse:
+
+def problem_body(
+    status: int, code: str, detail: str, errors: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": f"urn:kopichat:problem:{code}",
         "title": HTTPStatus(status).phrase,
@@ -55,19 +82,73 @@ def problem(
     }
     if errors is not None:
         body["errors"] = errors
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    return body
+
+
+def problem(
+    status: int,
+    code: str,
+    detail: str,
+    errors: list[dict[str, Any]] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    note(code=code)
+    return JSONResponse(
+        problem_body(status, code, detail, errors),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+async def send_problem(
+    send: Send, status: int, code: str, detail: str, headers: Mapping[str, str] | None = None
+) -> None:
+    """The same answer straight from an ASGI middleware, before the app parses anything."""
+    note(code=code)
+    body = json.dumps(problem_body(status, code, detail)).encode()
+    raw_headers = [
+        (b"content-type", PROBLEM_JSON.encode()),
+        (b"content-length", str(len(body)).encode()),
+        *((k.lower().encode(), v.encode()) for k, v in (headers or {}).items()),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """`responses=` entries for OpenAPI: each status documented with the Problem schema."""
-    return {
-        status: {
+    """`responses=` entries for OpenAPI: each status documented with the Problem schema, and
+    `Retry-After` where the client is told to retry."""
+    responses: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        headers: dict[str, Any] = {"X-Request-ID": REQUEST_ID_HEADER}
+        if status in _RETRYABLE_STATUSES:
+            headers["Retry-After"] = RETRY_AFTER_HEADER
+        responses[status] = {
             "model": Problem,
             "description": HTTPStatus(status).phrase,
+            "headers": headers,
             "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
         }
-        for status in statuses
-    }
+    return responses
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in _all_routes(request.app.router.routes):
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
+def _all_routes(routes: list[Any]) -> Iterator[Any]:
+    for route in routes:
+        included = getattr(route, "original_router", None)  # FastAPI's included routers
+        if included is not None:
+            yield from _all_routes(included.routes)
+        else:
+            yield route
 
 
 def _clean_validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -89,9 +170,13 @@ def install_problem_handlers(app: FastAPI) -> None:
         detail = str(exc)
         if status in (503, 504):
             detail += _RETRY_SAFE
-        headers = None
         if isinstance(exc, ModelBusy):
-            headers = {"Retry-After": str(exc.retry_after_s)}
+            retry_after: int | None = exc.retry_after_s
+        else:
+            retry_after = RETRY_AFTER_S.get(type(exc))
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+        if status == 500:
+            log.error("configuration fault: %s", exc)
         return problem(status, exc.code, detail, headers=headers)
 
     @app.exception_handler(RequestValidationError)
@@ -101,13 +186,17 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem(422, "validation_error", f"The request is not valid: {summary}", errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 400:
             # FastAPI's answer to a body it cannot decode (e.g. not UTF-8): the contract says 422.
             return problem(422, "validation_error", "The request body is not valid JSON.")
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        # Keep the exception's headers: a 405 must say which methods are allowed.
-        return problem(exc.status_code, code, str(exc.detail), headers=exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names only the first matching route's methods; a path served by two
+            # routes (GET and DELETE of a conversation) must list both.
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        return problem(exc.status_code, code, str(exc.detail), headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:

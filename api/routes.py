@@ -2,15 +2,17 @@
 
 # No `from __future__ import annotations` here: FastAPI must see the request model built at runtime.
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Path, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, Header, Path, Query, Request, Response
+from fastapi.security import APIKeyHeader
 
 from agent.bootstrap import Services
 from agent.domain import Message
 from agent.use_case import DebateTurns
+from api.access import owner_of
 from api.lambda_budget import turn_budget_s
-from api.problems import problem, problem_responses
+from api.problems import REQUEST_ID_HEADER, problem, problem_responses
 from api.schemas import (
     UUID_PATTERN,
     ChatMessage,
@@ -19,6 +21,10 @@ from api.schemas import (
     ConversationView,
     Status,
 )
+
+TAG = "kopichat"
+PAGE_LIMIT_MAX = 200
+REPLAYED_HEADER = "Idempotent-Replayed"
 
 
 # async on purpose: FastAPI runs a plain `def` dependency on a worker thread, per request.
@@ -32,63 +38,175 @@ async def _turns(request: Request) -> DebateTurns:
     return turns
 
 
+async def _owner(request: Request) -> str | None:
+    return owner_of(request.scope)
+
+
+async def _request_id_header(
+    x_request_id: Annotated[
+        str | None,
+        Header(
+            alias="X-Request-ID",
+            description=(
+                "Your id for this request (1-128 of A-Z a-z 0-9 . _ : -); it comes back in the "
+                "response and appears in the server's logs. Anything else is replaced by a new id."
+            ),
+        ),
+    ] = None,
+) -> None:
+    """Declares the header in OpenAPI; the request-context middleware does the work."""
+
+
 TurnsDep = Annotated[DebateTurns, Depends(_turns)]
 ServicesDep = Annotated[Services, Depends(_services)]
+OwnerDep = Annotated[str | None, Depends(_owner)]
+ConversationIdPath = Annotated[
+    str, Path(pattern=UUID_PATTERN, description="Matched without regard to case.")
+]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description=(
+            "Optional, e.g. a UUID made by the client per message. A retry with the same key "
+            "and the same body gets the first answer back (header Idempotent-Replayed: true) "
+            "and stores nothing new, also when it arrives while the first is still running. "
+            "The same key with another message or conversation is refused with 422. "
+            "Keys are kept for 24 hours."
+        ),
+    ),
+]
 
 
 def _as_items(messages: list[Message]) -> list[ChatMessage]:
     return [ChatMessage(role=m.role.value, message=m.text) for m in messages]
 
 
-def build_router(request_model: type[ChatRequestBase]) -> APIRouter:
-    router = APIRouter()
+def _ok_with_headers(description: str, headers: dict[str, Any]) -> dict[int | str, Any]:
+    return {200: {"description": description, "headers": headers}}
 
-    @router.post(
+
+def build_router(request_model: type[ChatRequestBase], *, api_keys: bool) -> APIRouter:
+    guards: list[Any] = [Depends(_request_id_header)]
+    if api_keys:  # declared only when the server asks for keys, so the schema tells the truth
+        guards.append(Depends(APIKeyHeader(name="X-API-Key", auto_error=False)))
+    api = APIRouter(tags=[TAG], dependencies=guards)
+    open_routes = APIRouter(tags=[TAG], dependencies=[Depends(_request_id_header)])
+
+    @api.post(
         "/api/chat",
+        operation_id="chat",
         response_model=ChatResponse,
         summary="Send a message; get the debate's most recent messages back",
-        responses=problem_responses(401, 404, 409, 413, 422, 429, 500, 503, 504),
+        responses={
+            **_ok_with_headers(
+                "The conversation's most recent messages, the bot's reply last.",
+                {
+                    "X-Request-ID": REQUEST_ID_HEADER,
+                    REPLAYED_HEADER: {
+                        "description": "`true` when this is the stored answer to an earlier "
+                        "request with the same Idempotency-Key.",
+                        "schema": {"type": "string", "enum": ["true"]},
+                    },
+                },
+            ),
+            **problem_responses(401, 404, 409, 413, 422, 429, 500, 503, 504),
+        },
     )
     async def chat(
         body: Annotated[request_model, Body()],  # type: ignore[valid-type]
         turns: TurnsDep,
+        owner: OwnerDep,
         services: ServicesDep,
         http: Request,
+        response: Response,
+        idempotency_key: IdempotencyKey = None,
     ) -> ChatResponse:
         request: ChatRequestBase = body
         # On Lambda: what is left of API Gateway's 29 s since the request arrived.
         budget_s = turn_budget_s(http.scope, services.settings.timeout_s)
-        result = await turns.take_turn(request.conversation_id, request.message, budget_s=budget_s)
+        result = await turns.take_turn(
+            request.conversation_id,
+            request.message,
+            budget_s=budget_s,
+            owner=owner,
+            idempotency_key=idempotency_key,
+        )
+        if result.replayed:
+            response.headers[REPLAYED_HEADER] = "true"
         return ChatResponse(
             conversation_id=result.conversation_id, message=_as_items(result.recent)
         )
 
-    @router.get(
+    @api.get(
         "/api/conversations/{conversation_id}",
+        operation_id="get_conversation",
         response_model=ConversationView,
-        summary="A whole conversation: topic, thesis and every message, oldest first",
-        responses=problem_responses(404, 422, 500, 503),
+        summary="A conversation: topic, thesis and one page of its messages",
+        description=(
+            "Pages run from the newest messages backwards: the first page (no cursor) holds "
+            "the newest `limit` messages, oldest first within the page; `next_cursor` gets the "
+            "page before it. A page holds at most `limit` messages and about 250,000 "
+            "characters of text (at least one message), so its body stays far below 6 MB."
+        ),
+        responses=problem_responses(401, 404, 422, 429, 500, 503),
     )
-    async def conversation(
-        conversation_id: Annotated[str, Path(pattern=UUID_PATTERN)], turns: TurnsDep
+    async def get_conversation(
+        conversation_id: ConversationIdPath,
+        turns: TurnsDep,
+        owner: OwnerDep,
+        limit: Annotated[
+            int, Query(ge=1, le=PAGE_LIMIT_MAX, description="Messages per page.")
+        ] = 50,
+        cursor: Annotated[
+            str | None,
+            Query(
+                pattern=r"^[1-9][0-9]{0,9}$",
+                description="`next_cursor` of the page after the one wanted.",
+            ),
+        ] = None,
     ) -> ConversationView:
-        transcript = await turns.transcript(conversation_id)
-        conv = transcript.conversation
+        page = await turns.transcript(
+            conversation_id,
+            owner=owner,
+            limit=limit,
+            older_than=int(cursor) if cursor is not None else None,
+        )
+        conv = page.conversation
         return ConversationView(
             conversation_id=conv.id,
             topic=conv.stance.topic if conv.stance else None,
             thesis=conv.stance.thesis if conv.stance else None,
             prompt_version=conv.prompt_version,
             created_at=conv.created_at,
-            messages=_as_items(transcript.messages),
+            messages=_as_items(page.messages),
+            next_cursor=str(page.older) if page.older is not None else None,
         )
 
-    @router.get("/health", response_model=Status, summary="Liveness")
+    @api.delete(
+        "/api/conversations/{conversation_id}",
+        operation_id="delete_conversation",
+        status_code=204,
+        response_class=Response,
+        summary="Delete a conversation and every message of it",
+        responses=problem_responses(401, 404, 422, 429, 500, 503),
+    )
+    async def delete_conversation(
+        conversation_id: ConversationIdPath, turns: TurnsDep, owner: OwnerDep
+    ) -> Response:
+        await turns.delete(conversation_id, owner=owner)
+        return Response(status_code=204)
+
+    @open_routes.get("/health", operation_id="health", response_model=Status, summary="Liveness")
     async def health() -> Status:
         return Status(status="ok")
 
-    @router.get(
+    @open_routes.get(
         "/ready",
+        operation_id="ready",
         response_model=Status,
         summary="Readiness: the database answers and has the schema",
         responses=problem_responses(503),
@@ -98,12 +216,20 @@ def build_router(request_model: type[ChatRequestBase]) -> APIRouter:
             await services.store.ping()
         except Exception as exc:
             return problem(
-                503, "database_unavailable", f"The database is not ready ({type(exc).__name__})."
+                503,
+                "database_unavailable",
+                f"The database is not ready ({type(exc).__name__}).",
+                headers={"Retry-After": "2"},
             )
         return Status(status="ready")
 
+    router = APIRouter()
+    router.include_router(api)
+    router.include_router(open_routes)
     return router
 
 
-def include_routes(app: FastAPI, request_model: type[ChatRequestBase]) -> None:
-    app.include_router(build_router(request_model))
+def include_routes(
+    app: FastAPI, request_model: type[ChatRequestBase], *, api_keys: bool = False
+) -> None:
+    app.include_router(build_router(request_model, api_keys=api_keys))

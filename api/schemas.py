@@ -14,9 +14,11 @@ ConversationId = Annotated[
 
 
 class ChatRequestBase(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    # A misspelt key (`conversationId`) must not silently start a new conversation.
+    model_config = ConfigDict(extra="forbid")
     conversation_id: ConversationId | None = Field(
-        default=None, description="Null or absent to start a new conversation."
+        default=None,
+        description="Null or absent to start a new conversation. Matched without regard to case.",
     )
     message: StrictStr
 
@@ -61,7 +63,18 @@ class ConversationView(BaseModel):
     thesis: str | None = Field(description="The side the bot defends; fixed once.")
     prompt_version: str
     created_at: datetime
-    messages: list[ChatMessage]
+    messages: list[ChatMessage] = Field(
+        description=(
+            "One page of messages, oldest first within the page. The first page holds the "
+            "newest messages; follow `next_cursor` for older ones."
+        )
+    )
+    next_cursor: str | None = Field(
+        description=(
+            "Pass as `cursor` to get the page of messages just before this one; "
+            "null when this page starts at the conversation's first message."
+        )
+    )
 
 
 class Status(BaseModel):

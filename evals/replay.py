@@ -20,7 +20,8 @@ from agent.adapters.chat_models import ChatModelChoice
 from agent.adapters.debate_chain import build_debate_chain, to_chat_messages
 from agent.adapters.prompt_files import DEFAULT_PROMPTS_DIR, PromptSet
 from agent.adapters.sql.tables import conversations
-from agent.domain import ConversationTranscript, Message, Role
+from agent.domain import Message, Role, TranscriptPage
+from agent.use_case import DebateTurns
 
 
 def recent_conversation_ids(engine: Engine, limit: int = 5) -> list[str]:
@@ -35,16 +36,26 @@ def recent_conversation_ids(engine: Engine, limit: int = 5) -> list[str]:
         return [str(row[0]) for row in connection.execute(query)]
 
 
-def user_turns(transcript: ConversationTranscript) -> list[str]:
+async def whole_conversation(turns: DebateTurns, conversation_id: str) -> TranscriptPage:
+    """Every message of a conversation, oldest first: its transcript pages, read back to front."""
+    page = await turns.transcript(conversation_id)
+    messages = list(page.messages)
+    while page.older is not None:
+        page = await turns.transcript(conversation_id, older_than=page.older)
+        messages = [*page.messages, *messages]
+    return TranscriptPage(page.conversation, messages, None)
+
+
+def user_turns(transcript: TranscriptPage) -> list[str]:
     return [m.text for m in transcript.messages if m.role is Role.USER]
 
 
-def bot_turns(transcript: ConversationTranscript) -> list[str]:
+def bot_turns(transcript: TranscriptPage) -> list[str]:
     return [m.text for m in transcript.messages if m.role is Role.BOT]
 
 
 def replay(
-    transcript: ConversationTranscript,
+    transcript: TranscriptPage,
     prompts: PromptSet,
     choice: ChatModelChoice,
     *,
@@ -81,7 +92,7 @@ class Row:
     after: str
 
 
-def side_by_side(transcript: ConversationTranscript, replayed: list[str]) -> list[Row]:
+def side_by_side(transcript: TranscriptPage, replayed: list[str]) -> list[Row]:
     return [
         Row(user, before, after)
         for user, before, after in zip(

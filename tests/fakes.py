@@ -1,84 +1,266 @@
-"""Fakes (not mocks) for the use case's ports: an in-memory store and a scripted responder."""
+"""Fakes (not mocks) for the use case's ports: an in-memory store and a scripted responder.
+
+The in-memory store passes the same contract suite as the SQL store
+(tests/contract/test_store_contract.py), so it cannot drift from it.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import uuid
-from dataclasses import dataclass, field
+import secrets
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 
 from agent.domain import (
     Conversation,
-    ConversationTranscript,
     Message,
     Opening,
+    PurgeReport,
     Role,
     Stance,
+    TranscriptPage,
+    TurnResult,
 )
-from agent.errors import ConversationNotFound, ModelUnavailable, TurnInProgress
-from agent.ports import TurnContext
+from agent.errors import (
+    ConversationNotFound,
+    DatabaseUnavailable,
+    IdempotencyKeyInUse,
+    ModelUnavailable,
+    TurnInProgress,
+)
+from agent.ports import Claimed, IdempotentRequest, Receipt, SeenBefore
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass
 class _Stored:
     conversation: Conversation
     messages: list[Message] = field(default_factory=list)
+    updated_at: datetime = field(default_factory=_utcnow)
     lease: str | None = None
+    lease_until: datetime | None = None
+
+
+@dataclass
+class _Key:
+    target: str
+    message_hash: str
+    token: str | None
+    locked_until: datetime | None
+    created_at: datetime
+    conversation_id: str | None = None
+    result: TurnResult | None = None
+
+
+@dataclass
+class _MemoryTurn:
+    store: InMemoryStore
+    conversation: Conversation
+    recent: list[Message]
+    turns_taken: int
+    token: str
+    committed: bool = False
+
+    async def commit(
+        self,
+        user: Message,
+        bot: Message,
+        new_stance: Stance | None,
+        *,
+        receipt: Receipt | None,
+        timeout_s: float,
+    ) -> None:
+        self.store._check_up()
+        store, cid = self.store, self.conversation.id
+        stored = store.rows.get(cid)
+        if stored is None:
+            raise ConversationNotFound(cid)
+        if stored.lease != self.token:
+            raise TurnInProgress(cid)
+        if receipt is not None:
+            store._complete_key(receipt)  # raises before anything changes
+        if new_stance is not None and stored.conversation.stance is None:
+            stored.conversation = replace(stored.conversation, stance=new_stance)
+        stored.messages += [user, bot]
+        stored.updated_at = store.now()
+        stored.lease = stored.lease_until = None
+        self.committed = True
 
 
 class InMemoryStore:
-    """Behaves like the SQL store: window reads, one lease per conversation, atomic commits."""
+    """Behaves like the SQL store: window reads, one lease per conversation, atomic commits,
+    owners, idempotency records, pages, deletion and purging."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, now: Callable[[], datetime] = _utcnow) -> None:
+        self.now = now
         self.rows: dict[str, _Stored] = {}
+        self.keys: dict[str, _Key] = {}
         self.window_reads: list[int] = []
+        self.down = False  # set by a test: every call fails as a database outage would
 
-    async def begin_turn(self, conversation_id: str, window: int, lease_s: float) -> TurnContext:
+    def _check_up(self) -> None:
+        if self.down:
+            raise DatabaseUnavailable("the database is unavailable (scripted)")
+
+    def _owned(self, conversation_id: str, owner: str | None) -> _Stored:
         stored = self.rows.get(conversation_id)
-        if stored is None:
+        if stored is None or (owner is not None and stored.conversation.owner != owner):
             raise ConversationNotFound(conversation_id)
-        if stored.lease is not None:
+        return stored
+
+    @asynccontextmanager
+    async def turn(
+        self,
+        conversation_id: str,
+        *,
+        owner: str | None,
+        window: int,
+        lease_s: float,
+        timeout_s: float,
+    ) -> AsyncIterator[_MemoryTurn]:
+        self._check_up()
+        stored = self._owned(conversation_id, owner)
+        now = self.now()
+        if (
+            stored.lease is not None
+            and stored.lease_until is not None
+            and stored.lease_until >= now
+        ):
             raise TurnInProgress(conversation_id)
-        stored.lease = uuid.uuid4().hex
+        token = secrets.token_hex(16)
+        stored.lease, stored.lease_until = token, now + timedelta(seconds=lease_s)
         self.window_reads.append(window)
-        return TurnContext(
-            conversation=stored.conversation,
-            recent=list(stored.messages[-window:]),
-            next_seq=len(stored.messages) + 1,
-            lease=stored.lease,
+        held = _MemoryTurn(
+            self,
+            stored.conversation,
+            list(stored.messages[-window:]),
+            len(stored.messages) // 2,
+            token,
         )
-
-    async def commit_turn(
-        self, ctx: TurnContext, user: Message, bot: Message, new_stance: Stance | None
-    ) -> None:
-        stored = self.rows[ctx.conversation.id]
-        if stored.lease != ctx.lease or len(stored.messages) + 1 != ctx.next_seq:
-            raise TurnInProgress(ctx.conversation.id)
-        if new_stance is not None and stored.conversation.stance is None:
-            old = stored.conversation
-            stored.conversation = Conversation(
-                old.id, new_stance, old.prompt_version, old.created_at
-            )
-        stored.messages += [user, bot]
-        stored.lease = None
-
-    async def release_turn(self, ctx: TurnContext) -> None:
-        stored = self.rows[ctx.conversation.id]
-        if stored.lease == ctx.lease:
-            stored.lease = None
+        try:
+            yield held
+        finally:
+            if not held.committed and not self.down and stored.lease == token:
+                stored.lease = stored.lease_until = None
 
     async def create_conversation(
-        self, conversation: Conversation, user: Message, bot: Message
+        self,
+        conversation: Conversation,
+        user: Message,
+        bot: Message,
+        *,
+        receipt: Receipt | None,
+        timeout_s: float,
     ) -> None:
-        self.rows[conversation.id] = _Stored(conversation, [user, bot])
+        self._check_up()
+        if receipt is not None:
+            self._complete_key(receipt)
+        self.rows[conversation.id] = _Stored(
+            conversation, [user, bot], updated_at=conversation.created_at
+        )
 
-    async def transcript(self, conversation_id: str) -> ConversationTranscript:
-        stored = self.rows.get(conversation_id)
-        if stored is None:
-            raise ConversationNotFound(conversation_id)
-        return ConversationTranscript(stored.conversation, list(stored.messages))
+    async def transcript_page(
+        self,
+        conversation_id: str,
+        *,
+        owner: str | None,
+        limit: int,
+        max_chars: int,
+        older_than: int | None,
+        timeout_s: float,
+    ) -> TranscriptPage:
+        self._check_up()
+        stored = self._owned(conversation_id, owner)
+        end = len(stored.messages) if older_than is None else max(older_than - 1, 0)
+        kept: list[Message] = []
+        chars = 0
+        for message in reversed(stored.messages[max(end - limit, 0) : end]):
+            chars += len(message.text)
+            if kept and chars > max_chars:
+                break
+            kept.append(message)
+        kept.reverse()
+        first_seq = end - len(kept) + 1
+        older = first_seq if kept and first_seq > 1 else None
+        return TranscriptPage(stored.conversation, kept, older)
+
+    async def delete_conversation(
+        self, conversation_id: str, *, owner: str | None, timeout_s: float
+    ) -> None:
+        self._check_up()
+        self._owned(conversation_id, owner)
+        self._forget([conversation_id])
+
+    def _forget(self, ids: list[str]) -> None:
+        for cid in ids:
+            self.rows.pop(cid, None)
+        gone = set(ids)
+        self.keys = {
+            k: v
+            for k, v in self.keys.items()
+            if v.conversation_id not in gone and v.target not in gone
+        }
+
+    async def claim_key(
+        self, request: IdempotentRequest, *, lease_s: float, ttl_s: float, timeout_s: float
+    ) -> Claimed | SeenBefore:
+        self._check_up()
+        now = self.now()
+        seen = self.keys.get(request.key)
+        if seen is not None:
+            expired = seen.created_at < now - timedelta(seconds=ttl_s)
+            abandoned = seen.result is None and (
+                seen.locked_until is None or seen.locked_until < now
+            )
+            if not (expired or abandoned):
+                return SeenBefore(seen.target, seen.message_hash, seen.result)
+        token = secrets.token_hex(16)
+        self.keys[request.key] = _Key(
+            request.target,
+            request.message_hash,
+            token,
+            now + timedelta(seconds=lease_s),
+            now,
+        )
+        return Claimed(request.key, token)
+
+    def _complete_key(self, receipt: Receipt) -> None:
+        held = self.keys.get(receipt.claim.key)
+        if held is None or held.token != receipt.claim.token:
+            raise IdempotencyKeyInUse()
+        held.result = receipt.result
+        held.conversation_id = receipt.result.conversation_id
+        held.token = held.locked_until = None
+
+    async def release_key(self, claim: Claimed, *, timeout_s: float) -> None:
+        self._check_up()
+        held = self.keys.get(claim.key)
+        if held is not None and held.token == claim.token and held.result is None:
+            del self.keys[claim.key]
+
+    async def purge(self, *, idle_before: datetime | None, keys_before: datetime) -> PurgeReport:
+        self._check_up()
+        now = self.now()
+        idle = [
+            cid
+            for cid, s in self.rows.items()
+            if idle_before is not None
+            and s.updated_at < idle_before
+            and (s.lease_until is None or s.lease_until < now)
+        ]
+        self._forget(idle)
+        old = [k for k, v in self.keys.items() if v.created_at < keys_before]
+        for key in old:
+            del self.keys[key]
+        return PurgeReport(len(idle), len(old))
 
     async def ping(self) -> None:
-        return None
+        self._check_up()
 
     def message_count(self) -> int:
         return sum(len(s.messages) for s in self.rows.values())
@@ -96,18 +278,21 @@ class ResponderCall:
 
 class ScriptedResponder:
     """Answers from rules the test sets: a fixed stance for openings, numbered replies, and
-    optionally a failure or a delay."""
+    optionally a failure, a delay, or a hook run while the model "thinks"."""
 
     def __init__(self, stance: Stance | None = Stance("tea", "Tea beats coffee.")) -> None:
         self.stance = stance
         self.calls: list[ResponderCall] = []
         self.fail_with: Exception | None = None
         self.delay_s = 0.0
+        self.while_thinking: Callable[[], None] | None = None
 
     async def _answer(self, call: ResponderCall) -> str:
         self.calls.append(call)
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
+        if self.while_thinking is not None:
+            self.while_thinking()
         if self.fail_with is not None:
             raise self.fail_with
         return f"bot reply {len(self.calls)}"

@@ -1,7 +1,8 @@
 """An OpenAI-compatible chat completions server on loopback, recording what it receives.
 
 Modes: "ok" answers (JSON for the opening call, text otherwise), "hang" never answers in time,
-"error" returns 500, "slow" answers after `delay_s`.
+"error" returns 500, "slow" answers after `delay_s`, "garbage" answers 200 with a body that is
+not a chat completion. `on_request`, if set, runs when a request arrives (before the answer).
 
 `opening_content` and `opening_finish_reason` script the opening call's answer (malformed, cut
 off, wrapped in prose...). A request whose system prompt says it grades a debate gets a verdict
@@ -51,10 +52,13 @@ class MockOpenAI:
     judge: Callable[[str], dict[str, Any]] = concession_judge
     judge_content: str | None = None
 
+    on_request: Callable[[], None] | None = None
+
     def reset(self) -> None:
         self.mode, self.delay_s = "ok", 0.0
         self.opening_content, self.opening_finish_reason = None, "stop"
         self.judge, self.judge_content = concession_judge, None
+        self.on_request = None
 
     def chat_requests(self) -> list[dict[str, Any]]:
         with self.lock:
@@ -92,6 +96,11 @@ def _handler(mock: MockOpenAI) -> type[BaseHTTPRequestHandler]:
                 mock.requests.append(
                     {"path": self.path, "body": body, "auth": self.headers.get("authorization")}
                 )
+            if mock.on_request is not None:
+                mock.on_request()
+            if mock.mode == "garbage":
+                self._send_raw(200, b"<html><body>502 Bad Gateway</body></html>")
+                return
             if mock.mode == "hang":
                 time.sleep(60)
                 return
@@ -116,7 +125,9 @@ def _handler(mock: MockOpenAI) -> type[BaseHTTPRequestHandler]:
                 self._send(200, _completion(model, f"Rebuttal #{len(mock.requests)}"))
 
         def _send(self, status: int, payload: dict[str, Any]) -> None:
-            data = json.dumps(payload).encode()
+            self._send_raw(status, json.dumps(payload).encode())
+
+        def _send_raw(self, status: int, data: bytes) -> None:
             try:
                 self.send_response(status)
                 self.send_header("content-type", "application/json")

@@ -1,25 +1,44 @@
-"""The Responder port filled by LangChain chains: one model call per turn, inside the deadline."""
+"""The Responder port filled by LangChain chains: one model call per turn, inside the deadline.
+
+Retries happen here, not in the provider's SDK, so that every attempt gets a share of the time
+that is left: the first attempt half of it, each retry half of the rest, the last one all of it.
+A hung first attempt can no longer eat the whole budget of its retries.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from uuid import UUID
 
-from langchain_core.runnables import Runnable
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.messages import AIMessage
+from langchain_core.outputs import ChatGeneration, LLMResult
+from langchain_core.runnables import Runnable, RunnableConfig
 
 from agent.adapters.chat_models import ChatModelChoice
 from agent.adapters.debate_chain import build_debate_chain, build_opening_chain, to_chat_messages
 from agent.adapters.prompt_files import PromptSet
 from agent.domain import Message, Opening, Stance
-from agent.errors import ConfigError, DeadlineExceeded, ModelBusy, ModelUnavailable
+from agent.errors import (
+    ConfigError,
+    DeadlineExceeded,
+    KopichatError,
+    ModelUnavailable,
+)
+from agent.observability import add_tokens
 from agent.opening_phrases import ask_for
 from agent.opening_rules import read_opening
 
 log = logging.getLogger("kopichat.model")
 T = TypeVar("T")
+
+# Statuses worth another attempt: the provider is overloaded or had a hiccup.
+_RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+_RETRY_PAUSE_S = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,12 +48,28 @@ class _Chains:
     opening: Runnable[dict[str, Any], Opening] | None
 
 
+class _TokenCounter(BaseCallbackHandler):
+    """Adds each model call's token usage to the request's log record."""
+
+    def on_llm_end(
+        self, response: LLMResult, *, run_id: UUID, parent_run_id: UUID | None = None, **_: Any
+    ) -> None:
+        for generations in response.generations:
+            for generation in generations:
+                message = generation.message if isinstance(generation, ChatGeneration) else None
+                usage = message.usage_metadata if isinstance(message, AIMessage) else None
+                if usage:
+                    add_tokens(usage["input_tokens"], usage["output_tokens"])
+
+
 class ChainResponder:
     """Built once at start: a chain per prompt version, reused by every request."""
 
     def __init__(
         self, library: dict[str, PromptSet], choice: ChatModelChoice, *, canary: str = ""
     ) -> None:
+        self._attempts = choice.attempts
+        self._config: RunnableConfig = {"callbacks": [_TokenCounter()]}
         self._chains = {
             version: _Chains(
                 prompts,
@@ -57,16 +92,22 @@ class ChainResponder:
     def _for(self, version: str) -> _Chains:
         chains = self._chains.get(version)
         if chains is None:  # a conversation started under a prompt file since removed
-            raise ConfigError(f"prompt version {version} is not available")
+            raise ConfigError(
+                f"prompt version {version} of this conversation is not installed "
+                "(KOPICHAT_PROMPTS_DIR)"
+            )
         return chains
 
     async def open(
         self, message: str, history: list[Message], prompt_version: str, timeout_s: float
     ) -> Opening:
         chains = self._for(prompt_version)
-        if chains.opening is not None:
+        opening_chain = chains.opening
+        if opening_chain is not None:
             inputs = {"history": to_chat_messages(history), "message": message}
-            opening = await _within(chains.opening.ainvoke(inputs), timeout_s)
+            opening = await self._call(
+                lambda: opening_chain.ainvoke(inputs, self._config), timeout_s
+            )
             _require_text(opening.reply)
             return opening
         reading = read_opening(message)
@@ -89,9 +130,44 @@ class ChainResponder:
             "history": to_chat_messages(history),
             "message": message,
         }
-        text = await _within(self._for(prompt_version).debate.ainvoke(inputs), timeout_s)
+        debate = self._for(prompt_version).debate
+        text = await self._call(lambda: debate.ainvoke(inputs, self._config), timeout_s)
         _require_text(text)
         return text.strip()
+
+    async def _call(self, start: Callable[[], Awaitable[T]], timeout_s: float) -> T:
+        """Run the model call, retrying transient failures, all inside `timeout_s`."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        last: KopichatError = DeadlineExceeded("the model did not answer before the deadline")
+        for attempt in range(self._attempts):
+            left = deadline - loop.time()
+            if left <= 0:
+                break
+            final = attempt == self._attempts - 1
+            share = left if final else left / 2
+            try:
+                async with asyncio.timeout(share):  # no extra task, unlike wait_for
+                    return await start()
+            except TimeoutError:
+                last = DeadlineExceeded("the model did not answer before the turn's deadline")
+                log.warning("model attempt %d timed out after %.1f s", attempt + 1, share)
+                continue
+            except KopichatError:
+                raise
+            except Exception as exc:
+                # Class name only at WARNING: provider messages can echo request details.
+                log.warning("model attempt %d failed: %s", attempt + 1, type(exc).__name__)
+                log.debug("model call failure in detail", exc_info=True)
+                if _is_timeout(exc):
+                    last = DeadlineExceeded("the model did not answer before the turn's deadline")
+                elif _is_transient(exc):
+                    last = _unavailable(exc)
+                else:
+                    raise _unavailable(exc) from None
+            pause = min(_RETRY_PAUSE_S * 2**attempt, max(deadline - loop.time(), 0) / 4)
+            await asyncio.sleep(pause)
+        raise last
 
 
 def _require_text(text: str) -> None:
@@ -99,29 +175,33 @@ def _require_text(text: str) -> None:
         raise ModelUnavailable("the model returned an empty reply")
 
 
-async def _within(call: Awaitable[T], timeout_s: float) -> T:
-    """Run one model call under the turn's remaining time; map failures to the port's errors."""
-    try:
-        async with asyncio.timeout(timeout_s):  # no extra task, unlike wait_for
-            return await call
-    except TimeoutError:
-        raise DeadlineExceeded("the model did not answer before the turn's deadline") from None
-    except (DeadlineExceeded, ModelUnavailable, ModelBusy, ConfigError):
-        raise
-    except Exception as exc:
-        if _is_timeout(exc):
-            raise DeadlineExceeded("the model did not answer before the turn's deadline") from None
-        # Class name only: provider messages can echo request details.
-        log.warning("model call failed: %s", type(exc).__name__)
-        log.debug("model call failure in detail", exc_info=True)
-        raise ModelUnavailable(f"the model is unavailable ({type(exc).__name__})") from None
+def _unavailable(exc: BaseException) -> ModelUnavailable:
+    # Class name only: provider messages can echo request details.
+    return ModelUnavailable(f"the model is unavailable ({type(exc).__name__})")
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
 
 
 def _is_timeout(exc: BaseException) -> bool:
     """Provider SDKs raise their own timeout types (openai.APITimeoutError, httpx timeouts)."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, TimeoutError) or "Timeout" in type(seen).__name__:
+    return any(isinstance(e, TimeoutError) or "Timeout" in type(e).__name__ for e in _causes(exc))
+
+
+def _is_transient(exc: BaseException) -> bool:
+    """A refused or dropped connection, or a status that says "try again"."""
+    for e in _causes(exc):
+        status = getattr(e, "status_code", None)
+        if isinstance(status, int):
+            return status in _RETRY_STATUSES
+        if isinstance(e, ConnectionError) or "Connect" in type(e).__name__:
             return True
-        seen = seen.__cause__ or seen.__context__
+        if type(e).__name__ in {"RemoteProtocolError", "ReadError", "WriteError"}:
+            return True
     return False

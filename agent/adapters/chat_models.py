@@ -10,8 +10,9 @@ from langchain_core.language_models import BaseChatModel
 from agent.errors import ConfigError
 from agent.settings import Settings
 
-# Retries share the turn's single deadline (the responder enforces it); two is enough to ride out
-# a dropped connection or a 429/5xx blip.
+# Retries share the turn's single deadline: the responder makes them (each attempt gets a share
+# of the time left), so the provider SDK's own retries are off. Two ride out a dropped connection
+# or a 429/5xx blip.
 MODEL_RETRIES = 2
 
 
@@ -30,6 +31,8 @@ class ChatModelChoice:
     # "json_mode" (OpenAI), "provider_default" (whatever the provider's integration does best),
     # or None: the prompt alone asks for JSON.
     structured_method: str | None = None
+    # Attempts of one model call (the first plus retries), all inside the turn's deadline.
+    attempts: int = 1
 
 
 def make_chat_model(settings: Settings) -> ChatModelChoice:
@@ -80,6 +83,7 @@ def make_chat_model(settings: Settings) -> ChatModelChoice:
             False,
             f"openai {name}",
             structured_method=settings.structured_output,
+            attempts=MODEL_RETRIES + 1,
         )
     return ChatModelChoice(
         _other_provider(settings, provider, name),
@@ -87,6 +91,7 @@ def make_chat_model(settings: Settings) -> ChatModelChoice:
         False,
         spec,
         structured_method="provider_default",
+        attempts=MODEL_RETRIES + 1,
     )
 
 
@@ -100,7 +105,8 @@ def _openai(settings: Settings, name: str) -> BaseChatModel:
         api_key=settings.openai_api_key,
         base_url=settings.openai_base_url,
         timeout=settings.timeout_s,  # never None: the default waits forever
-        max_retries=MODEL_RETRIES,
+        max_retries=0,  # the responder retries, inside the deadline
+        max_tokens=settings.max_reply_tokens,
         temperature=0.7,
     )
 
@@ -110,7 +116,11 @@ def _other_provider(settings: Settings, provider: str, name: str) -> BaseChatMod
 
     try:
         return init_chat_model(
-            name, model_provider=provider, timeout=settings.timeout_s, max_retries=MODEL_RETRIES
+            name,
+            model_provider=provider,
+            timeout=settings.timeout_s,
+            max_retries=0,  # the responder retries, inside the deadline
+            max_tokens=settings.max_reply_tokens,
         )
     except (ImportError, ValueError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

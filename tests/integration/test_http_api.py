@@ -1,7 +1,9 @@
-"""The HTTP contract over a real uvicorn process, on MariaDB/MySQL with the fake model."""
+"""The HTTP contract over a real uvicorn process with the fake model, on SQLite and on
+MariaDB/MySQL."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import itertools
 import uuid
 from collections.abc import Iterator
@@ -14,8 +16,6 @@ from sqlalchemy import create_engine, func, select
 
 from agent.adapters.sql.tables import conversations, messages
 from tests.conftest import Server, running_server
-
-pytestmark = pytest.mark.mysql
 
 PROBLEM = "application/problem+json"
 OPENING = "Topic: pineapple on pizza. You argue that it belongs on pizza."
@@ -34,9 +34,17 @@ TEXTS = [
 ]
 
 
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("mysql", marks=pytest.mark.mysql)])
+def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('http-sqlite') / 'kopichat.db'}"
+    url: str = request.getfixturevalue("migrated_mysql_url")
+    return url
+
+
 @pytest.fixture(scope="module")
-def server(migrated_mysql_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    env = {"KOPICHAT_MODEL": "fake", "DATABASE_URL": migrated_mysql_url}
+def server(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    env = {"KOPICHAT_MODEL": "fake", "DATABASE_URL": db_url}
     with running_server(env, tmp_path_factory.mktemp("http")) as srv:
         yield srv
 
@@ -140,11 +148,11 @@ def problem_of(response: httpx.Response, status: int, code: str) -> dict[str, An
     ids=lambda p: repr(p)[:40],
 )
 def test_invalid_requests_are_422_and_store_nothing(
-    client: httpx.Client, migrated_mysql_url: str, payload: object
+    client: httpx.Client, db_url: str, payload: object
 ) -> None:
-    before = row_counts(migrated_mysql_url)
+    before = row_counts(db_url)
     problem_of(client.post("/api/chat", json=payload), 422, "validation_error")
-    assert row_counts(migrated_mysql_url) == before
+    assert row_counts(db_url) == before
 
 
 @pytest.mark.parametrize(
@@ -156,9 +164,9 @@ def test_a_body_that_is_not_json_is_422(client: httpx.Client, raw: bytes) -> Non
 
 
 def test_an_unknown_conversation_is_404_and_never_starts_a_new_one(
-    client: httpx.Client, migrated_mysql_url: str
+    client: httpx.Client, db_url: str
 ) -> None:
-    before = row_counts(migrated_mysql_url)
+    before = row_counts(db_url)
     unknown = str(uuid.uuid4())
     body = problem_of(
         client.post("/api/chat", json={"conversation_id": unknown, "message": "hello"}),
@@ -167,7 +175,7 @@ def test_an_unknown_conversation_is_404_and_never_starts_a_new_one(
     )
     assert unknown in body["detail"]
     problem_of(client.get(f"/api/conversations/{unknown}"), 404, "conversation_not_found")
-    assert row_counts(migrated_mysql_url) == before
+    assert row_counts(db_url) == before
 
 
 def test_a_body_over_the_cap_is_413_before_parsing(client: httpx.Client) -> None:
@@ -203,3 +211,214 @@ def test_ready_is_503_when_the_database_is_gone(tmp_path: Path) -> None:
     with running_server(env, tmp_path) as srv:
         response = httpx.get(f"{srv.base_url}/ready", timeout=30)
         problem_of(response, 503, "database_unavailable")
+
+
+# --- contract edges ----------------------------------------------------------------------
+
+
+def test_an_upper_case_id_finds_its_conversation(client: httpx.Client) -> None:
+    conv = chat(client, None, OPENING)["conversation_id"]
+    body = chat(client, conv.upper(), "Shouting the id")
+    assert body["conversation_id"] == conv
+    assert client.get(f"/api/conversations/{conv.upper()}").json()["conversation_id"] == conv
+
+
+def test_an_unknown_field_is_422_naming_it_and_starts_nothing(
+    client: httpx.Client, db_url: str
+) -> None:
+    before = row_counts(db_url)
+    conv = str(uuid.uuid4())
+    response = client.post("/api/chat", json={"conversationId": conv, "message": "hello"})
+    body = problem_of(response, 422, "validation_error")
+    assert "conversationId" in body["detail"]
+    assert ["body", "conversationId"] in [e["loc"] for e in body["errors"]]
+    assert row_counts(db_url) == before
+
+
+def test_the_transcript_is_paginated_newest_page_first(client: httpx.Client) -> None:
+    conv = chat(client, None, OPENING)["conversation_id"]
+    for n in range(2, 8):
+        chat(client, conv, f"point {n}")
+    seen: list[str] = []
+    cursor: str | None = None
+    pages = 0
+    while True:
+        params: dict[str, str | int] = {"limit": 5}
+        if cursor is not None:
+            params["cursor"] = cursor
+        view = client.get(f"/api/conversations/{conv}", params=params).json()
+        assert len(view["messages"]) <= 5
+        seen = [m["message"] for m in view["messages"]] + seen
+        pages += 1
+        cursor = view["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == 3
+    assert seen[::2] == [OPENING] + [f"point {n}" for n in range(2, 8)]
+    problem_of(
+        client.get(f"/api/conversations/{conv}", params={"limit": 0}), 422, "validation_error"
+    )
+    problem_of(
+        client.get(f"/api/conversations/{conv}", params={"limit": 201}), 422, "validation_error"
+    )
+    problem_of(
+        client.get(f"/api/conversations/{conv}", params={"cursor": "abc"}), 422, "validation_error"
+    )
+
+
+def test_delete_removes_the_conversation_then_404(client: httpx.Client, db_url: str) -> None:
+    conv = chat(client, None, OPENING)["conversation_id"]
+    chat(client, conv, "second")
+    before = row_counts(db_url)
+    response = client.delete(f"/api/conversations/{conv.upper()}")
+    assert response.status_code == 204, response.text
+    assert response.content == b""
+    assert row_counts(db_url) == (before[0] - 1, before[1] - 4)
+    problem_of(client.get(f"/api/conversations/{conv}"), 404, "conversation_not_found")
+    problem_of(client.delete(f"/api/conversations/{conv}"), 404, "conversation_not_found")
+    problem_of(
+        client.post("/api/chat", json={"conversation_id": conv, "message": "hi"}),
+        404,
+        "conversation_not_found",
+    )
+
+
+def test_the_schema_names_operations_for_generated_clients(client: httpx.Client) -> None:
+    spec = client.get("/openapi.json").json()
+    operations = {
+        op["operationId"]: (path, method, op["tags"])
+        for path, item in spec["paths"].items()
+        for method, op in item.items()
+    }
+    assert set(operations) == {
+        "chat",
+        "get_conversation",
+        "delete_conversation",
+        "health",
+        "ready",
+    }
+    assert {tuple(tags) for _p, _m, tags in operations.values()} == {("kopichat",)}
+    chat_op = spec["paths"]["/api/chat"]["post"]
+    headers = {p["name"] for p in chat_op["parameters"] if p["in"] == "header"}
+    assert headers == {"Idempotency-Key", "X-Request-ID"}
+    for status in ("409", "429", "503", "504"):
+        assert "Retry-After" in chat_op["responses"][status]["headers"], status
+    assert "Idempotent-Replayed" in chat_op["responses"]["200"]["headers"]
+    assert spec["components"]["schemas"]["ChatRequest"]["additionalProperties"] is False
+    # Keys are off on this server, so the schema asks for none.
+    assert "securitySchemes" not in spec.get("components", {})
+
+
+def test_a_request_id_is_kept_or_made(client: httpx.Client) -> None:
+    mine = client.get("/health", headers={"X-Request-ID": "ios-7f3a.42"})
+    assert mine.headers["x-request-id"] == "ios-7f3a.42"
+    made = client.get("/health", headers={"X-Request-ID": "bad id with spaces"})
+    assert made.headers["x-request-id"] != "bad id with spaces"
+    assert len(made.headers["x-request-id"]) == 32
+    too_big = client.post(
+        "/api/chat",
+        content=b"{" + b" " * 70_000 + b"}",
+        headers={"content-type": "application/json", "X-Request-ID": "big-1"},
+    )
+    assert too_big.status_code == 413
+    assert too_big.headers["x-request-id"] == "big-1"
+
+
+# --- idempotency -------------------------------------------------------------------------
+
+
+def test_a_retry_with_the_same_idempotency_key_gets_the_first_answer(
+    client: httpx.Client, db_url: str
+) -> None:
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    first = client.post("/api/chat", json={"message": OPENING}, headers=key)
+    assert first.status_code == 200
+    counts = row_counts(db_url)
+    retry = client.post("/api/chat", json={"message": OPENING}, headers=key)
+    assert retry.status_code == 200
+    assert retry.json() == first.json()
+    assert retry.headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in first.headers
+    assert row_counts(db_url) == counts
+
+    conv = first.json()["conversation_id"]
+    turn_key = {"Idempotency-Key": str(uuid.uuid4())}
+    turn = client.post(
+        "/api/chat", json={"conversation_id": conv, "message": "2"}, headers=turn_key
+    )
+    again = client.post(
+        "/api/chat", json={"conversation_id": conv.upper(), "message": "2"}, headers=turn_key
+    )
+    assert again.json() == turn.json()
+    assert row_counts(db_url) == (counts[0], counts[1] + 2)
+
+    other = problem_of(
+        client.post(
+            "/api/chat", json={"conversation_id": conv, "message": "changed"}, headers=turn_key
+        ),
+        422,
+        "idempotency_key_mismatch",
+    )
+    assert "different message" in other["detail"]
+    elsewhere = problem_of(
+        client.post("/api/chat", json={"message": "2"}, headers=turn_key),
+        422,
+        "idempotency_key_mismatch",
+    )
+    assert "another conversation" in elsewhere["detail"]
+    assert row_counts(db_url) == (counts[0], counts[1] + 2)
+
+
+def test_retries_arriving_together_store_one_turn(client: httpx.Client, db_url: str) -> None:
+    conv = chat(client, None, OPENING)["conversation_id"]
+    before = row_counts(db_url)
+    key = {"Idempotency-Key": f"burst-{uuid.uuid4()}"}
+    body = {"conversation_id": conv, "message": "sent four times at once"}
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        responses = list(
+            pool.map(lambda _: client.post("/api/chat", json=body, headers=key), range(4))
+        )
+    assert [r.status_code for r in responses] == [200] * 4, [r.text for r in responses]
+    assert len({r.text for r in responses}) == 1
+    assert row_counts(db_url) == (before[0], before[1] + 2)
+
+
+def test_a_405_lists_every_method_of_the_path(client: httpx.Client) -> None:
+    response = client.put(f"/api/conversations/{uuid.uuid4()}")
+    problem_of(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == "DELETE, GET"
+
+
+def test_a_page_of_long_messages_stays_far_below_lambdas_6_mb(tmp_path: Path) -> None:
+    env = {
+        "KOPICHAT_MODEL": "fake",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'long.db'}",
+        "KOPICHAT_MAX_MESSAGE_CHARS": "100000",
+        "KOPICHAT_MAX_BODY_BYTES": "1000000",
+    }
+    # Control characters take six bytes each in JSON (\u0001): the worst case for the body size.
+    long_text = "\u0001" * 100_000
+    with (
+        running_server(env, tmp_path) as srv,
+        httpx.Client(base_url=srv.base_url, timeout=60) as client,
+    ):
+        conv = chat(client, None, OPENING)["conversation_id"]
+        for _ in range(6):
+            chat(client, conv, long_text)
+        first = client.get(f"/api/conversations/{conv}", params={"limit": 200})
+        assert first.status_code == 200
+        page = first.json()
+        user_texts = [m["message"] for m in page["messages"] if m["role"] == "user"]
+        assert sum(len(m["message"]) for m in page["messages"]) <= 250_000 + 100_000
+        assert len(user_texts) == 2  # the page stopped at the character cap, not at 200
+        assert len(first.content) < 1_500_000
+        assert page["next_cursor"] is not None
+        seen = len(page["messages"])
+        cursor = page["next_cursor"]
+        while cursor is not None:
+            older = client.get(
+                f"/api/conversations/{conv}", params={"limit": 200, "cursor": cursor}
+            ).json()
+            seen += len(older["messages"])
+            cursor = older["next_cursor"]
+        assert seen == 14

@@ -74,6 +74,8 @@ def test_the_model_gets_the_thesis_the_history_window_and_one_call_per_turn(
         assert request["path"] == "/v1/chat/completions"
         assert request["body"]["model"] == "gpt-test-mini"
         assert request["auth"] == "Bearer sk-test-not-a-real-key"
+        # The reply length is capped (KOPICHAT_MAX_REPLY_TOKENS, default 400).
+        assert request["body"]["max_completion_tokens"] == 400
 
     opening_messages = requests[0]["body"]["messages"]
     assert "Answer with one JSON object" in opening_messages[0]["content"]

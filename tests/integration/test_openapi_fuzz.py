@@ -3,13 +3,14 @@ is declared, every response matches its schema, bad methods get a proper 405."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import running_server
+from tests.conftest import ROOT, running_server
 
 pytestmark = pytest.mark.slow
 
@@ -34,6 +35,11 @@ def test_the_schema_fuzzer_finds_nothing_undocumented(tmp_path: Path) -> None:
             text=True,
             timeout=300,
             cwd=tmp_path,
+            env={
+                **os.environ,
+                "PYTHONPATH": str(ROOT),
+                "SCHEMATHESIS_HOOKS": "tests.schemathesis_hooks",
+            },
             check=False,
         )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]

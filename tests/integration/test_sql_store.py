@@ -1,11 +1,13 @@
-"""The SQL store on SQLite and on MariaDB/MySQL over a real connection."""
+"""What only the SQL store has: its statements, its schema, and real races between threads on
+MariaDB/MySQL. The behaviour it shares with the fake is in tests/contract."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,12 +15,9 @@ from sqlalchemy import Engine, delete, event, func, select
 
 from agent.adapters.sql.engine import create_schema_if_sqlite, make_engine
 from agent.adapters.sql.store import SqlConversationStore
-from agent.adapters.sql.tables import conversations, messages
+from agent.adapters.sql.tables import conversations, idempotency_keys, messages
 from agent.domain import Conversation, Message, Role, Stance
-from agent.errors import ConversationNotFound, TurnInProgress
-from agent.ports import TurnContext
-
-TEXTS = ["plain", "emoji 😀🎉", "日本語のテキスト", "  spaced\n\ttabs  ", "ñandú — «quotes»", "𝔘𝔫𝔦"]
+from agent.errors import DatabaseUnavailable, TurnInProgress
 
 
 @pytest.fixture(params=["sqlite", pytest.param("mysql", marks=pytest.mark.mysql)])
@@ -31,34 +30,30 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     create_schema_if_sqlite(eng)
     yield eng
     with eng.begin() as conn:
+        conn.execute(delete(idempotency_keys))
         conn.execute(delete(messages))
         conn.execute(delete(conversations))
     eng.dispose()
 
 
-def new_conversation(stance: Stance | None = Stance("tea", "Tea wins.")) -> Conversation:
-    return Conversation(str(uuid.uuid4()), stance, "v1", datetime.now(UTC))
-
-
 def seed(store: SqlConversationStore, turns: int) -> Conversation:
-    conv = new_conversation()
-    asyncio.run(store.create_conversation(conv, Message(Role.USER, "u1"), Message(Role.BOT, "b1")))
-    for n in range(2, turns + 1):
-        ctx = asyncio.run(store.begin_turn(conv.id, 5, 30))
-        asyncio.run(
-            store.commit_turn(ctx, Message(Role.USER, f"u{n}"), Message(Role.BOT, f"b{n}"), None)
-        )
+    conv = Conversation(str(uuid.uuid4()), Stance("tea", "Tea wins."), "v1", datetime.now(UTC))
+
+    async def fill() -> None:
+        user, bot = Message(Role.USER, "u1"), Message(Role.BOT, "b1")
+        await store.create_conversation(conv, user, bot, receipt=None, timeout_s=5)
+        for n in range(2, turns + 1):
+            async with store.turn(conv.id, owner=None, window=5, lease_s=30, timeout_s=5) as t:
+                await t.commit(
+                    Message(Role.USER, f"u{n}"),
+                    Message(Role.BOT, f"b{n}"),
+                    None,
+                    receipt=None,
+                    timeout_s=5,
+                )
+
+    asyncio.run(fill())
     return conv
-
-
-def test_window_is_the_newest_messages_oldest_first(engine: Engine) -> None:
-    store = SqlConversationStore(engine)
-    conv = seed(store, 6)
-    ctx = asyncio.run(store.begin_turn(conv.id, 5, 30))
-    assert [m.text for m in ctx.recent] == ["b4", "u5", "b5", "u6", "b6"]
-    assert ctx.next_seq == 13
-    assert ctx.conversation.stance == Stance("tea", "Tea wins.")
-    asyncio.run(store.release_turn(ctx))
 
 
 def test_a_turn_reads_a_bounded_window_not_the_whole_history(engine: Engine) -> None:
@@ -69,112 +64,80 @@ def test_a_turn_reads_a_bounded_window_not_the_whole_history(engine: Engine) -> 
     def capture(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
         statements.append(statement)
 
+    async def one_turn() -> int:
+        async with store.turn(conv.id, owner=None, window=5, lease_s=30, timeout_s=5) as turn:
+            return len(turn.recent)
+
     event.listen(engine, "before_cursor_execute", capture)
     try:
-        ctx = asyncio.run(store.begin_turn(conv.id, 5, 30))
+        assert asyncio.run(one_turn()) == 5
     finally:
         event.remove(engine, "before_cursor_execute", capture)
-    assert len(ctx.recent) == 5
     reads = [s for s in statements if "FROM messages" in s]
     assert len(reads) == 1
     assert "ORDER BY messages.seq DESC" in reads[0]
     assert "LIMIT" in reads[0]
-    asyncio.run(store.release_turn(ctx))
 
 
-def test_text_round_trips_byte_exact(engine: Engine) -> None:
-    store = SqlConversationStore(engine)
-    conv = new_conversation()
-    asyncio.run(
-        store.create_conversation(conv, Message(Role.USER, TEXTS[0]), Message(Role.BOT, TEXTS[1]))
-    )
-    for a, b in zip(TEXTS[2::2], TEXTS[3::2], strict=True):
-        ctx = asyncio.run(store.begin_turn(conv.id, 5, 30))
-        asyncio.run(store.commit_turn(ctx, Message(Role.USER, a), Message(Role.BOT, b), None))
-    transcript = asyncio.run(store.transcript(conv.id))
-    assert [m.text for m in transcript.messages] == TEXTS
-    assert [m.role for m in transcript.messages] == [Role.USER, Role.BOT] * 3
-
-
-def test_unknown_conversation(engine: Engine) -> None:
-    store = SqlConversationStore(engine)
-    with pytest.raises(ConversationNotFound):
-        asyncio.run(store.begin_turn(str(uuid.uuid4()), 5, 30))
-    with pytest.raises(ConversationNotFound):
-        asyncio.run(store.transcript(str(uuid.uuid4())))
-
-
-def test_a_held_lease_refuses_a_second_turn_until_released(engine: Engine) -> None:
+@pytest.mark.mysql
+def test_two_threads_racing_for_one_conversation_never_both_get_it(
+    migrated_mysql_url: str,
+) -> None:
+    """Real threads, each with its own event loop and connection, start `turn()` at the same
+    instant, round after round. Exactly one of each pair holds the conversation."""
+    engine = make_engine(migrated_mysql_url)
     store = SqlConversationStore(engine)
     conv = seed(store, 1)
-    first = asyncio.run(store.begin_turn(conv.id, 5, 30))
-    with pytest.raises(TurnInProgress):
-        asyncio.run(store.begin_turn(conv.id, 5, 30))
-    asyncio.run(store.release_turn(first))
-    second = asyncio.run(store.begin_turn(conv.id, 5, 30))
-    asyncio.run(store.commit_turn(second, Message(Role.USER, "u"), Message(Role.BOT, "b"), None))
-    assert len(asyncio.run(store.transcript(conv.id)).messages) == 4
+    rounds = 25
+    outcomes: list[list[str]] = [[] for _ in range(rounds)]
+    start, tried = threading.Barrier(2, timeout=30), threading.Barrier(2, timeout=30)
 
+    def contender(name: str) -> None:
+        async def attempt(round_no: int) -> str:
+            start.wait()
+            try:
+                async with store.turn(
+                    conv.id, owner=None, window=5, lease_s=30, timeout_s=5
+                ) as turn:
+                    # Hold the conversation until the other thread has made its attempt.
+                    await asyncio.to_thread(tried.wait)
+                    await turn.commit(
+                        Message(Role.USER, f"{name} {round_no}"),
+                        Message(Role.BOT, "reply"),
+                        None,
+                        receipt=None,
+                        timeout_s=5,
+                    )
+                    return "won"
+            except TurnInProgress:
+                await asyncio.to_thread(tried.wait)
+                return "refused"
 
-def test_an_expired_lease_can_be_taken_and_the_late_turn_cannot_commit(engine: Engine) -> None:
-    clock = [datetime(2026, 1, 1, 12, 0, 0)]
-    store = SqlConversationStore(engine, now=lambda: clock[0])
-    conv = seed(store, 1)
-    stale = asyncio.run(store.begin_turn(conv.id, 5, 30))
-    clock[0] += timedelta(seconds=31)
-    fresh = asyncio.run(store.begin_turn(conv.id, 5, 30))
-    with pytest.raises(TurnInProgress):
-        asyncio.run(
-            store.commit_turn(stale, Message(Role.USER, "late"), Message(Role.BOT, "x"), None)
-        )
-    asyncio.run(store.commit_turn(fresh, Message(Role.USER, "u2"), Message(Role.BOT, "b2"), None))
-    assert [m.text for m in asyncio.run(store.transcript(conv.id)).messages] == [
-        "u1",
-        "b1",
-        "u2",
-        "b2",
-    ]
+        for round_no in range(rounds):
+            outcomes[round_no].append(asyncio.run(attempt(round_no)))
 
-
-def test_a_duplicate_sequence_is_refused_and_stores_nothing(engine: Engine) -> None:
-    store = SqlConversationStore(engine)
-    conv = seed(store, 1)
-    ctx = asyncio.run(store.begin_turn(conv.id, 5, 30))
-    forged = TurnContext(ctx.conversation, ctx.recent, next_seq=2, lease=ctx.lease)  # seq 2 exists
-    with pytest.raises(TurnInProgress):
-        asyncio.run(
-            store.commit_turn(forged, Message(Role.USER, "x"), Message(Role.BOT, "y"), None)
-        )
-    with engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(messages)).scalar_one() == 2
-
-
-def test_the_stance_is_set_once(engine: Engine) -> None:
-    store = SqlConversationStore(engine)
-    conv = new_conversation(stance=None)
-    asyncio.run(
-        store.create_conversation(conv, Message(Role.USER, "hi"), Message(Role.BOT, "topic?"))
-    )
-    ctx = asyncio.run(store.begin_turn(conv.id, 5, 30))
-    assert ctx.conversation.stance is None
-    asyncio.run(
-        store.commit_turn(
-            ctx, Message(Role.USER, "tea"), Message(Role.BOT, "b"), Stance("tea", "Tea.")
-        )
-    )
-    ctx = asyncio.run(store.begin_turn(conv.id, 5, 30))
-    asyncio.run(
-        store.commit_turn(
-            ctx, Message(Role.USER, "u"), Message(Role.BOT, "b"), Stance("x", "Other.")
-        )
-    )
-    transcript = asyncio.run(store.transcript(conv.id))
-    assert transcript.conversation.stance == Stance("tea", "Tea.")
-    assert transcript.conversation.created_at.tzinfo is not None
-
-
-def test_ping(engine: Engine) -> None:
-    asyncio.run(SqlConversationStore(engine).ping())
+    threads = [threading.Thread(target=contender, args=(n,)) for n in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    try:
+        assert all(sorted(o) == ["refused", "won"] for o in outcomes), outcomes
+        with engine.connect() as conn:
+            count = conn.execute(
+                select(func.count())
+                .select_from(messages)
+                .where(messages.c.conversation_id == conv.id)
+            ).scalar_one()
+            seqs = conn.scalars(
+                select(messages.c.seq)
+                .where(messages.c.conversation_id == conv.id)
+                .order_by(messages.c.seq)
+            ).all()
+        assert count == 2 + 2 * rounds
+        assert list(seqs) == list(range(1, count + 1))
+    finally:
+        engine.dispose()
 
 
 @pytest.mark.mysql
@@ -204,3 +167,60 @@ def test_migrations_match_the_table_definitions(migrated_mysql_url: str) -> None
     assert diff == []
     assert columns["content"] == "mediumtext"
     assert charset.startswith("utf8mb4")
+
+
+def test_an_older_sqlite_file_is_adopted_and_upgraded(tmp_path: Path) -> None:
+    """A file whose 0001 tables an older release created on start (no alembic_version)."""
+    from alembic import command
+
+    from agent.migrate import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    eng = make_engine(url)
+    with eng.begin() as conn:
+        command.upgrade(alembic_config(conn), "0001")
+        conn.exec_driver_sql("DROP TABLE alembic_version")
+    create_schema_if_sqlite(eng)  # what the service does on start
+    store = SqlConversationStore(eng)
+    conv = seed(store, 2)
+    with eng.connect() as conn:
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0002"
+        assert conn.execute(select(conversations.c.owner)).scalar() is None
+    assert conv.id
+    eng.dispose()
+
+
+@pytest.mark.mysql
+@pytest.mark.parametrize(
+    ("turn_time_s", "ended_by"),
+    [(5.0, "(1205)"), (0.5, "(2013)")],
+    ids=["lock wait timeout", "turn deadline"],
+)
+def test_a_locked_row_ends_in_database_unavailable_within_the_limits(
+    migrated_mysql_url: str, caplog: pytest.LogCaptureFixture, turn_time_s: float, ended_by: str
+) -> None:
+    """Another session holds the conversation's row lock. With time to spare the InnoDB lock
+    wait (half of KOPICHAT_DB_TIMEOUT_S: 1 s of 2 s here) ends it (MySQL error 1205); with less
+    time left in the turn than that, the socket read is cut at the turn's deadline (2013)."""
+    engine = make_engine(migrated_mysql_url, timeout_s=2.0)
+    store = SqlConversationStore(engine, timeout_s=2.0)
+    conv = seed(store, 1)
+    locker = make_engine(migrated_mysql_url).connect()
+    try:
+        locker.exec_driver_sql("BEGIN")
+        locker.exec_driver_sql("SELECT id FROM conversations WHERE id = %s FOR UPDATE", (conv.id,))
+
+        async def blocked_turn() -> None:
+            async with store.turn(conv.id, owner=None, window=5, lease_s=30, timeout_s=turn_time_s):
+                pass
+
+        with (
+            caplog.at_level("WARNING", logger="kopichat.store"),
+            pytest.raises(DatabaseUnavailable),
+        ):
+            asyncio.run(blocked_turn())
+        assert any(ended_by in r.getMessage() for r in caplog.records), caplog.text
+    finally:
+        locker.rollback()
+        locker.close()
+        engine.dispose()

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -42,6 +43,10 @@ conversations = Table(
     # The turn lease: which turn holds the conversation, and until when (see SqlConversationStore).
     Column("turn_lease", CHAR(32), nullable=True),
     Column("turn_lease_until", Timestamp, nullable=True),
+    # SHA-256 of the API key that created it; NULL when API keys were off.
+    Column("owner", CHAR(64), nullable=True),
+    # The retention purge looks for conversations idle since a date.
+    Index("ix_conversations_updated_at", "updated_at"),
     **_MYSQL_TABLE,
 )
 
@@ -60,5 +65,31 @@ messages = Table(
     Column("role", String(8), nullable=False),
     Column("content", LongText, nullable=False),
     Column("created_at", Timestamp, nullable=False),
+    **_MYSQL_TABLE,
+)
+
+# Idempotency-Key records. `key_hash` is the key scoped to its API key; `target` and
+# `message_hash` are the request it was first used for. While the first request runs, `token`
+# and `locked_until` hold the key; when its turn commits, `response` (the answer to replay) and
+# `conversation_id` are written in the same transaction and the hold is cleared. Deleting the
+# conversation deletes its records (they hold its text); records older than 24 h are purged.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key_hash", CHAR(64), primary_key=True),
+    Column("target", String(36), nullable=False),
+    Column("message_hash", CHAR(64), nullable=False),
+    Column("token", CHAR(32), nullable=True),
+    Column("locked_until", Timestamp, nullable=True),
+    Column(
+        "conversation_id",
+        CHAR(36),
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=True,
+    ),
+    Column("response", LongText, nullable=True),
+    Column("created_at", Timestamp, nullable=False),
+    Index("ix_idempotency_keys_created_at", "created_at"),
+    Index("ix_idempotency_keys_conversation_id", "conversation_id"),
     **_MYSQL_TABLE,
 )
