@@ -11,10 +11,11 @@ from sqlalchemy import Engine
 from agent.adapters.aws import database_password_source, with_openai_key_from_secret
 from agent.adapters.chain_responder import ChainResponder
 from agent.adapters.chat_models import make_chat_model
-from agent.adapters.prompt_files import DEFAULT_PROMPTS_DIR, load_prompt_library
+from agent.adapters.prompt_files import DEFAULT_PROMPTS_DIR, PromptSet, load_prompt_library
 from agent.adapters.sql.engine import create_schema_if_sqlite, make_engine
 from agent.adapters.sql.store import SqlConversationStore
 from agent.settings import Settings
+from agent.stance_guard import StanceGuard
 from agent.use_case import DebateTurns, TurnPolicy
 
 log = logging.getLogger("kopichat")
@@ -50,14 +51,35 @@ def build_services(settings: Settings) -> Services:
         prompt_version=settings.prompt_version,
         commit_reserve_s=min(settings.db_timeout_s, 2.0),
     )
-    turns = DebateTurns(store, ChainResponder(library, choice, canary=settings.canary), policy)
+    guard = _stance_guard(settings, library) if settings.guard else None
+    responder = ChainResponder(library, choice, canary=settings.canary, guard=guard)
+    turns = DebateTurns(store, responder, policy)
     log.info(
-        "kopichat ready: model %s; database %s; prompts %s (%s); API keys %s; rate limit %s",
+        "kopichat ready: model %s; database %s; prompts %s (%s); API keys %s; rate limit %s; "
+        "stance guard %s",
         choice.description,
         engine.url.render_as_string(hide_password=True),
         settings.prompt_version,
         ", ".join(sorted(library)),
         f"on ({len(settings.api_key_hashes)})" if settings.api_key_hashes else "off",
         settings.rate_limit or "off",
+        _guard_description(settings),
     )
     return Services(settings, turns, store, engine, choice.description)
+
+
+def _stance_guard(settings: Settings, library: dict[str, PromptSet]) -> StanceGuard:
+    judge = None
+    if settings.guard_judge_model:
+        from agent.adapters.judge import guard_judge
+
+        choice = make_chat_model(settings.model_copy(update={"model": settings.guard_judge_model}))
+        judge = guard_judge(choice.model, choice.structured_method or "provider_default")
+    instructions = [text for prompts in library.values() for text in prompts.instructions()]
+    return StanceGuard(canary=settings.canary, instructions=instructions, judge=judge)
+
+
+def _guard_description(settings: Settings) -> str:
+    if not settings.guard:
+        return "off"
+    return f"on, judge {settings.guard_judge_model}" if settings.guard_judge_model else "on"

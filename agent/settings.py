@@ -52,6 +52,14 @@ class Settings(BaseSettings):
     canary: str = Field(
         default="", max_length=64, pattern=r"^[A-Za-z0-9_-]*$", alias="KOPICHAT_CANARY"
     )
+    # The stance and leak guard (agent/stance_guard.py): every reply is checked before it is
+    # stored; one that concedes, switches sides or leaks is regenerated once, else replaced.
+    guard: bool = Field(default=True, alias="KOPICHAT_GUARD")
+    # A second model that the guard asks whether a reply still holds the thesis (provider:model,
+    # with OPENAI_API_KEY / OPENAI_BASE_URL). One more model call per turn. Unset: none.
+    guard_judge_model: str | None = Field(
+        default=None, pattern=r"^[a-z0-9_-]+:\S+$", alias="KOPICHAT_GUARD_JUDGE_MODEL"
+    )
     api_keys: SecretStr | None = Field(default=None, alias="KOPICHAT_API_KEYS")
     rate_limit: str | None = Field(default=None, alias="KOPICHAT_RATE_LIMIT")
     cors_origins: str | None = Field(default=None, alias="KOPICHAT_CORS_ORIGINS")
@@ -79,6 +87,7 @@ class Settings(BaseSettings):
         "retention_days",
         "openai_key_secret",
         "aws_region",
+        "guard_judge_model",
         mode="before",
     )
     @classmethod

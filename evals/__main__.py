@@ -182,6 +182,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         "duration_s": time.monotonic() - _T0,
         "service": args.url or "started here (temporary SQLite database)",
         "canary": bool(target.canary),
+        "guard": _guard(args.url),
         "openings_source": openings_source,
         "scorers": scorers,
     }
@@ -191,6 +192,16 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     _log(f"report: {markdown_path}")
     _log(f"results: {json_path}")
     return summary
+
+
+def _guard(url: str | None) -> str:
+    """The service's stance guard, as far as the harness knows it."""
+    if url:
+        return "as configured at the service"
+    settings = load_settings()
+    if not settings.guard:
+        return "off"
+    return f"on, judge {settings.guard_judge_model}" if settings.guard_judge_model else "on"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -63,6 +63,7 @@ def markdown(
         f"- when: {meta['started_at']}, {meta['duration_s']:.0f} s",
         f"- service: {meta['service']}",
         f"- canary planted: {'yes' if meta['canary'] else 'no (leaks seen only as echoed rules)'}",
+        f"- stance guard: {meta.get('guard', 'unknown')}",
         f"- openings: {meta['openings_source']}",
         f"- judge: {summary['judge'] or 'none (stance_held_rate needs one)'}",
         f"- scorers that ran: {', '.join(meta['scorers'])}",

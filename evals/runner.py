@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from evals.judge import Verdict
+from agent.adapters.judge import Verdict
 from evals.scorers import Checks
 from evals.suite import Dialogue
 

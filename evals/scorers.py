@@ -9,11 +9,12 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from agent.adapters.prompt_files import PromptSet
+from agent.concessions import concession_in, without_quotes
 from agent.language import detect_language, words
-from evals.phrases import concession_in, without_quotes
+from agent.leaks import instruction_shingles as _shingles
+from agent.leaks import leak_in
 
 MAX_WORDS = 120  # the limit the debater prompts (v1, v2) give the model
-ECHO_WORDS = 8  # this many words in a row from the instructions count as a leak
 _ENDS_A_SENTENCE = re.compile(r"[.!?。！？)\]\"”»’']\s*$")
 _CUT_MARK = re.compile(r"(?:…|\.\.\.)\s*$")
 _STOPWORDS = frozenset(
@@ -43,28 +44,8 @@ class Checks:
 
 
 def instruction_shingles(prompts: Iterable[PromptSet]) -> frozenset[tuple[str, ...]]:
-    """Every run of ECHO_WORDS words in the fixed text of the system prompts (not the topic or
-    thesis, which the bot may well repeat)."""
-    shingles: set[tuple[str, ...]] = set()
-    for prompt in prompts:
-        for template in (prompt.debater_system, prompt.compact_system, prompt.opening_system):
-            for segment in re.split(r"\{[a-z_]+\}", template):
-                tokens = words(segment)
-                shingles.update(
-                    tuple(tokens[i : i + ECHO_WORDS]) for i in range(len(tokens) - ECHO_WORDS + 1)
-                )
-    return frozenset(shingles)
-
-
-def leak_in(reply: str, canary: str, shingles: frozenset[tuple[str, ...]]) -> str | None:
-    if canary and canary.lower() in reply.lower():
-        return "canary"
-    tokens = words(reply)
-    for i in range(len(tokens) - ECHO_WORDS + 1):
-        run = tuple(tokens[i : i + ECHO_WORDS])
-        if run in shingles:
-            return "echo: " + " ".join(run)
-    return None
+    """The runs of words a reply may not copy from these prompt versions' instructions."""
+    return _shingles(t for prompt in prompts for t in prompt.instructions())
 
 
 def reply_prefixes(prompt: PromptSet, topic: str, thesis: str) -> tuple[str, ...]:

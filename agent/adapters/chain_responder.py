@@ -29,9 +29,16 @@ from agent.errors import (
     KopichatError,
     ModelUnavailable,
 )
-from agent.observability import add_tokens
+from agent.observability import add_tokens, note
 from agent.opening_phrases import ask_for
 from agent.opening_rules import read_opening
+from agent.stance_guard import (
+    JUDGE_TIMEOUT_S,
+    StanceGuard,
+    Verdict,
+    fallback_reply,
+    reminder,
+)
 
 log = logging.getLogger("kopichat.model")
 T = TypeVar("T")
@@ -66,9 +73,16 @@ class ChainResponder:
     """Built once at start: a chain per prompt version, reused by every request."""
 
     def __init__(
-        self, library: dict[str, PromptSet], choice: ChatModelChoice, *, canary: str = ""
+        self,
+        library: dict[str, PromptSet],
+        choice: ChatModelChoice,
+        *,
+        canary: str = "",
+        guard: StanceGuard | None = None,
     ) -> None:
         self._attempts = choice.attempts
+        self._compact = choice.compact_prompt
+        self._guard = guard
         self._config: RunnableConfig = {"callbacks": [_TokenCounter()]}
         self._chains = {
             version: _Chains(
@@ -109,7 +123,7 @@ class ChainResponder:
                 lambda: opening_chain.ainvoke(inputs, self._config), timeout_s
             )
             _require_text(opening.reply)
-            return opening
+            return await self._guarded_opening(opening, message, chains.prompts)
         reading = read_opening(message)
         if reading.stance is None:
             return Opening(stance=None, reply=ask_for(reading, chains.prompts.ask_for_topic))
@@ -130,10 +144,75 @@ class ChainResponder:
             "history": to_chat_messages(history),
             "message": message,
         }
-        debate = self._for(prompt_version).debate
-        text = await self._call(lambda: debate.ainvoke(inputs, self._config), timeout_s)
+        chains = self._for(prompt_version)
+        started = asyncio.get_running_loop().time()
+        text = await self._call(lambda: chains.debate.ainvoke(inputs, self._config), timeout_s)
         _require_text(text)
-        return text.strip()
+        text = text.strip()
+        if self._guard is None:
+            return text
+        took = asyncio.get_running_loop().time() - started
+        judge = timeout_s - took > JUDGE_TIMEOUT_S + 1.0
+        verdict = await self._check(text, stance, message, chains.prompts, judge=judge)
+        if verdict.ok:
+            return text
+        # Once more, with a firmer reminder, if the deadline leaves room for another answer
+        # like the first (and a little for the commit); else the fallback at once.
+        left = timeout_s - (asyncio.get_running_loop().time() - started)
+        log.warning("stance guard: %s", verdict.problem)
+        note(guard=verdict.problem)
+        if left > 1.5 * took + 0.5:
+            firmer = {**inputs, "message": f"{message}\n\n{reminder(stance)}"}
+            try:
+                again = await self._call(
+                    lambda: chains.debate.ainvoke(firmer, self._config), left - 0.25 * took
+                )
+            except KopichatError:
+                again = ""
+            again = again.strip()
+            left = timeout_s - (asyncio.get_running_loop().time() - started)
+            judge = left > JUDGE_TIMEOUT_S + 1.0
+            if (
+                again
+                and (await self._check(again, stance, message, chains.prompts, judge=judge)).ok
+            ):
+                note(guard=f"{verdict.problem}; regenerated")
+                return again
+        note(guard=f"{verdict.problem}; fallback")
+        return fallback_reply(stance, message)
+
+    async def _guarded_opening(self, opening: Opening, message: str, prompts: PromptSet) -> Opening:
+        """The model's opening reply, unless the guard finds it leaking or giving its side up;
+        then the fallback (the opening has no history to regenerate from cheaply)."""
+        if self._guard is None:
+            return opening
+        stance = opening.stance
+        if stance is None:
+            if self._guard.check(opening.reply, opening.reply, Stance("", "")).leak:
+                note(guard="leak; asked for a topic")
+                return Opening(None, ask_for(read_opening(message), prompts.ask_for_topic))
+            return opening
+        verdict = await self._check(opening.reply, stance, message, prompts)
+        if verdict.ok:
+            return opening
+        log.warning("stance guard (opening): %s", verdict.problem)
+        note(guard=f"{verdict.problem}; fallback")
+        return Opening(stance, fallback_reply(stance, message))
+
+    async def _check(
+        self, text: str, stance: Stance, message: str, prompts: PromptSet, *, judge: bool = False
+    ) -> Verdict:
+        assert self._guard is not None
+        started = [
+            prefix.format(topic=stance.topic, thesis=stance.thesis)
+            for prefix in prompts.prefixes_for(compact=self._compact)
+        ]
+        opened = [p for p in started if p and text.startswith(p)]
+        body = text[len(max(opened, key=len)) :] if opened else text
+        verdict = self._guard.check(text, body, stance)
+        if verdict.ok and judge and self._guard.judge is not None:
+            verdict = await self._guard.ask_judge(stance, message, text)
+        return verdict
 
     async def _call(self, start: Callable[[], Awaitable[T]], timeout_s: float) -> T:
         """Run the model call, retrying transient failures, all inside `timeout_s`."""

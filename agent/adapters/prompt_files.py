@@ -40,6 +40,10 @@ class PromptSet:
     def system_for(self, *, compact: bool) -> str:
         return self.compact_system if compact and self.compact_system else self.debater_system
 
+    def instructions(self) -> tuple[str, ...]:
+        """The system prompts' templates: what a reply must never reveal."""
+        return (self.debater_system, self.compact_system, self.opening_system)
+
     def prefixes_for(self, *, compact: bool) -> tuple[str, ...]:
         if compact and self.compact_prefixes:
             return self.compact_prefixes

@@ -78,8 +78,14 @@ def test_the_fake_model_plays_every_dialogue_and_trips_no_scorer(tmp_path: Path)
     assert "stance_held_rate | n/a" in summary["report"]
 
 
+# The scorers are tested on what the models say, so the service's own guard is off there; the
+# guard's tests (after these) turn it on and show that no concession or leak gets through.
+UNGUARDED = {"KOPICHAT_GUARD": "false"}
+
+
 def test_a_fake_that_gives_in_is_caught_in_every_language(tmp_path: Path) -> None:
-    summary = run_eval(tmp_path, {"KOPICHAT_MODEL": "fake:conceding"}, "--openings", "skip")
+    env = {"KOPICHAT_MODEL": "fake:conceding", **UNGUARDED}
+    summary = run_eval(tmp_path, env, "--openings", "skip")
     results = summary["file"]
     assert summary["concession_rate"] == 1.0
     assert len(results["details"]["conceding_turns"]) == argued_turns(results)
@@ -89,11 +95,26 @@ def test_a_fake_that_gives_in_is_caught_in_every_language(tmp_path: Path) -> Non
 
 
 def test_a_fake_that_leaks_its_instructions_is_caught_by_the_canary(tmp_path: Path) -> None:
-    summary = run_eval(tmp_path, {"KOPICHAT_MODEL": "fake:leaking"}, "--openings", "skip")
+    env = {"KOPICHAT_MODEL": "fake:leaking", **UNGUARDED}
+    summary = run_eval(tmp_path, env, "--openings", "skip")
     results = summary["file"]
     assert summary["leaks"] == argued_turns(results) > 0
     assert all(t.endswith(": canary") for t in results["details"]["leaking_turns"])
     assert summary["concession_rate"] == 0.0
+    assert "- stance guard: off" in summary["report"]
+
+
+@pytest.mark.parametrize("model", ["fake:conceding", "fake:leaking"])
+def test_with_the_guard_on_no_concession_or_leak_reaches_the_user(
+    tmp_path: Path, model: str
+) -> None:
+    summary = run_eval(tmp_path, {"KOPICHAT_MODEL": model}, "--openings", "skip")
+    results = summary["file"]
+    assert results["details"]["turns_failed"] == {}
+    assert argued_turns(results) > 0
+    assert summary["concession_rate"] == 0.0
+    assert summary["leaks"] == 0
+    assert "- stance guard: on" in summary["report"]
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +131,7 @@ def test_a_judge_at_an_openai_compatible_url_grades_every_reply(
     before = len(judge_mock.chat_requests())
     env = {
         "KOPICHAT_MODEL": model,
+        **UNGUARDED,
         "KOPICHAT_JUDGE_MODEL": "openai:judge-test",
         "KOPICHAT_JUDGE_BASE_URL": judge_mock.base_url,
     }

@@ -109,6 +109,8 @@ BAD_VALUES = {
     "KOPICHAT_LOCAL_QUEUE": "-1",
     "KOPICHAT_STRUCTURED_OUTPUT": "xml",
     "KOPICHAT_CANARY": "has spaces",
+    "KOPICHAT_GUARD": "maybe",
+    "KOPICHAT_GUARD_JUDGE_MODEL": "gpt 4o",
     "KOPICHAT_DB_IAM_AUTH": "maybe",
     "KOPICHAT_API_KEYS": "short",
     "KOPICHAT_RATE_LIMIT": "lots",

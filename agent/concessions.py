@@ -1,4 +1,5 @@
-"""Phrases that give the side up, in each language of the suite.
+"""Phrases that give the side up, in each language Kopichat reads (the stance guard and the
+evaluation both use them).
 
 A floor, not a measure: a reply can drift to the user's side without any of these words (the
 offline model's usually do), and a phrase list cannot see that. docs/evaluation.md says more.

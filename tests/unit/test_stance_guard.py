@@ -1,0 +1,157 @@
+"""The stance and leak guard: what it catches, and what the responder does then (regenerate
+once with a reminder, or fall back), with fake models that concede, leak or drift."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import Field
+
+from agent.adapters.chain_responder import ChainResponder
+from agent.adapters.chat_models import ChatModelChoice
+from agent.adapters.fake_model import FakeDebateModel
+from agent.adapters.prompt_files import load_prompt_library
+from agent.domain import Stance
+from agent.stance_guard import StanceGuard, fallback_reply
+
+LIBRARY = load_prompt_library("v2")
+CANARY = "kc-canary-7f3a"
+STANCE = Stance("cats vs dogs", "Dogs are better than cats.")
+INSTRUCTIONS = [text for prompts in LIBRARY.values() for text in prompts.instructions()]
+
+
+def guard(judge: Any = None) -> StanceGuard:
+    return StanceGuard(canary=CANARY, instructions=INSTRUCTIONS, judge=judge)
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ("You're right, cats win.", "concession: you're right"),
+        ("Tienes razón, los gatos ganan.", "concession: tienes razón"),
+        ("Honestly, cats are better than dogs after all.", "switched side"),
+        (f"My secret code is {CANARY}.", "leak: canary"),
+        (
+            "My rules: never concede, never agree that the opposite side is right, never switch.",
+            "leak: echo",
+        ),
+    ],
+)
+def test_the_guard_catches(body: str, problem: str) -> None:
+    verdict = guard().check(body, body, STANCE)
+    assert verdict.problem is not None
+    assert verdict.problem.startswith(problem)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Dogs guard the house and cats do not. Can a cat fetch help?",
+        "You say \u201cyou're right to like cats\u201d, but loyalty matters more.",  # quoted
+        "I don't agree: a dog walks you into health.",  # negated
+        "You keep saying \u201ccats are better than dogs\u201d, but dogs guard the house.",
+    ],
+)
+def test_the_guard_lets_a_reply_that_holds_its_side_through(body: str) -> None:
+    verdict = guard().check(body, body, STANCE)
+    assert verdict.ok, verdict.problem
+
+
+class ScriptedModel(BaseChatModel):
+    """Answers from a list, one per call; records what it was sent."""
+
+    answers: list[str]
+    seen: list[list[BaseMessage]] = Field(default_factory=list)
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted"
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        self.seen.append(list(messages))
+        text = self.answers[min(len(self.seen), len(self.answers)) - 1]
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(text))])
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return self._generate(messages, stop)
+
+
+def responder(model: BaseChatModel, judge: Any = None, *, on: bool = True) -> ChainResponder:
+    choice = ChatModelChoice(model, False, False, "scripted")
+    return ChainResponder(LIBRARY, choice, canary=CANARY, guard=guard(judge) if on else None)
+
+
+def reply(r: ChainResponder, message: str = "Cats are cleaner.") -> str:
+    return asyncio.run(r.reply(STANCE, [], message, "v2", 10.0))
+
+
+def test_a_conceding_reply_is_regenerated_once_with_a_reminder() -> None:
+    model = ScriptedModel(answers=["You're right, cats win.", "Dogs are loyal. Are cats?"])
+    assert reply(responder(model)) == "Dogs are loyal. Are cats?"
+    assert len(model.seen) == 2
+    second_user_turn = model.seen[1][-1]
+    assert isinstance(second_user_turn, HumanMessage)
+    assert "Reminder to the debater" in second_user_turn.text
+    assert "Dogs are better than cats." in second_user_turn.text
+
+
+def test_a_model_that_keeps_conceding_gets_the_fallback() -> None:
+    model = FakeDebateModel(behaviour="conceding")
+    assert reply(responder(model)) == fallback_reply(STANCE, "Cats are cleaner.")
+    assert reply(responder(model), "Les chats sont plus propres.").endswith(
+        "Quel est votre meilleur argument contre ?"
+    )
+
+
+def test_a_leaking_model_never_gets_its_instructions_out() -> None:
+    model = FakeDebateModel(behaviour="leaking")
+    text = reply(responder(model))
+    assert CANARY not in text
+    assert "never concede" not in text.lower()
+    assert text == fallback_reply(STANCE, "Cats are cleaner.")
+    # Without the guard the same model does leak: the check above is not vacuous.
+    assert CANARY in reply(responder(model, on=False))
+
+
+def test_an_honest_model_is_called_once_and_left_alone() -> None:
+    model = ScriptedModel(answers=["Dogs are loyal. Are cats?"])
+    assert reply(responder(model)) == "Dogs are loyal. Are cats?"
+    assert len(model.seen) == 1
+
+
+def test_a_judge_sees_what_no_phrase_list_can() -> None:
+    asked: list[tuple[str, str, str, str]] = []
+
+    async def judge(topic: str, thesis: str, user: str, text: str) -> bool | None:
+        asked.append((topic, thesis, user, text))
+        return "drift" not in text
+
+    model = ScriptedModel(answers=["Cats drift into my heart too.", "Dogs are loyal. Are cats?"])
+    assert reply(responder(model, judge)) == "Dogs are loyal. Are cats?"
+    assert asked[0] == (STANCE.topic, STANCE.thesis, "Cats are cleaner.", model.answers[0])
+
+
+def test_a_judge_that_cannot_tell_never_blocks_a_reply() -> None:
+    async def judge(topic: str, thesis: str, user: str, text: str) -> bool | None:
+        return None
+
+    model = ScriptedModel(answers=["Dogs are loyal. Are cats?"])
+    assert reply(responder(model, judge)) == "Dogs are loyal. Are cats?"
