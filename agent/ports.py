@@ -7,6 +7,7 @@ fails or does not answer in time. A store never half-stores a turn.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -162,11 +163,23 @@ class ConversationStore(Protocol):
         ...
 
 
+# Receives the reply's text piece by piece while the model writes it (streaming). What it is
+# given is shown to the user as it comes; the reply returned at the end is what counts (and is
+# stored): it may differ where the reply was tidied or replaced by the stance guard.
+OnToken = Callable[[str], None]
+
+
 class Responder(Protocol):
     """Produces the bot's side of a turn with exactly one model call (plus retries of it)."""
 
     async def open(
-        self, message: str, history: list[Message], prompt_version: str, timeout_s: float
+        self,
+        message: str,
+        history: list[Message],
+        prompt_version: str,
+        timeout_s: float,
+        *,
+        on_token: OnToken | None = None,
     ) -> Opening:
         """First turn(s): decide topic and thesis from the message and write the opening reply."""
         ...
@@ -178,6 +191,8 @@ class Responder(Protocol):
         message: str,
         prompt_version: str,
         timeout_s: float,
+        *,
+        on_token: OnToken | None = None,
     ) -> str:
         """Later turns: argue `stance` against the user's latest message."""
         ...

@@ -15,6 +15,7 @@ The responder decides what to do with a failed check (regenerate once, or fall b
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,7 +23,7 @@ from functools import lru_cache
 from agent.concessions import concession_in, without_quotes
 from agent.domain import Stance
 from agent.language import detect_language, words
-from agent.leaks import instruction_shingles, leak_in
+from agent.leaks import ECHO_WORDS, instruction_shingles, leak_in
 from agent.opening_rules import read_opening
 
 # (topic, thesis, user's message, reply) -> True: holds the thesis, False: does not, None: the
@@ -76,11 +77,56 @@ class StanceGuard:
             return Verdict("switched side")
         return Verdict()
 
+    def leaks(self, text: str) -> bool:
+        return leak_in(text, self._canary, self._shingles) is not None
+
+    def safe_end(self, text: str) -> int:
+        """How much of a growing text can be sent: all but its last ECHO_WORDS words (a copied
+        run of instructions may still be forming there) and the canary's length."""
+        cut = len(text) - len(self._canary)
+        spans = list(re.finditer(r"\w+", text))
+        cut = min(cut, spans[-ECHO_WORDS].start()) if len(spans) >= ECHO_WORDS else 0
+        return max(cut, 0)
+
     async def ask_judge(self, stance: Stance, user: str, reply: str) -> Verdict:
         if self.judge is None:
             return Verdict()
         holds = await self.judge(stance.topic, stance.thesis, user, reply)
         return Verdict("judge: does not hold the thesis") if holds is False else Verdict()
+
+
+class LeakSafeStream:
+    """Passes a streamed reply on to `emit`, held back far enough that a leak is seen before it
+    is sent: the last ECHO_WORDS words and as many characters as the canary has stay back until
+    more text follows, and once the text so far leaks, nothing more goes out. `release()` sends
+    the rest, after the whole reply has passed the guard."""
+
+    def __init__(self, guard: StanceGuard, emit: Callable[[str], None]) -> None:
+        self._guard = guard
+        self._emit = emit
+        self._text = ""
+        self._sent = 0
+        self.stopped = False
+
+    def feed(self, piece: str) -> None:
+        if self.stopped:
+            return
+        self._text += piece
+        if self._guard.leaks(self._text):
+            self.stopped = True
+            return
+        self._send_up_to(self._guard.safe_end(self._text))
+
+    def release(self) -> None:
+        """The reply passed the guard: send what was held back."""
+        if not self.stopped:
+            self._send_up_to(len(self._text))
+        self.stopped = True
+
+    def _send_up_to(self, end: int) -> None:
+        if end > self._sent:
+            self._emit(self._text[self._sent : end])
+            self._sent = end
 
 
 _REMINDER = (

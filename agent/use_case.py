@@ -36,6 +36,7 @@ from agent.ports import (
     Claimed,
     ConversationStore,
     IdempotentRequest,
+    OnToken,
     Receipt,
     Responder,
     SeenBefore,
@@ -119,16 +120,18 @@ class DebateTurns:
         budget_s: float | None = None,
         owner: str | None = None,
         idempotency_key: str | None = None,
+        on_token: OnToken | None = None,
     ) -> TurnResult:
         """One turn. `budget_s`: the time this turn may still use (None: the policy's timeout).
         `owner`: the caller's API key id, when keys are on. `idempotency_key`: a retry with the
-        same key and request gets the first answer back and stores nothing new."""
+        same key and request gets the first answer back and stores nothing new. `on_token`:
+        sees the reply as the model writes it (the result holds the reply as stored)."""
         clock = _Clock(self._monotonic, self._policy.timeout_s if budget_s is None else budget_s)
         target = canonical_id(conversation_id) if conversation_id is not None else None
         if target is not None:
             note(conversation_id=target)
         if idempotency_key is None:
-            return await self._turn(target, text, owner, clock, None)
+            return await self._turn(target, text, owner, clock, None, on_token)
         request = IdempotentRequest(
             key=_sha256(f"{owner or ''}\n{idempotency_key}"),
             target=target or "",
@@ -139,7 +142,7 @@ class DebateTurns:
             note(conversation_id=claim.conversation_id, replayed=True)
             return claim
         try:
-            return await self._turn(target, text, owner, clock, claim)
+            return await self._turn(target, text, owner, clock, claim, on_token)
         except BaseException:
             # The turn stored nothing: forget the claim so that a retry runs the turn again.
             # A failure here must not replace the turn's own error; an abandoned claim
@@ -202,9 +205,10 @@ class DebateTurns:
         owner: str | None,
         clock: _Clock,
         claim: Claimed | None,
+        on_token: OnToken | None = None,
     ) -> TurnResult:
         if target is None:
-            return await self._first_turn(text, owner, clock, claim)
+            return await self._first_turn(text, owner, clock, claim, on_token)
         async with self._store.turn(
             target,
             owner=owner,
@@ -212,14 +216,21 @@ class DebateTurns:
             lease_s=self._lease_s(),
             timeout_s=clock.remaining(),
         ) as turn:
-            return await self._next_turn(turn, text, clock, claim)
+            return await self._next_turn(turn, text, clock, claim, on_token)
 
     async def _first_turn(
-        self, text: str, owner: str | None, clock: _Clock, claim: Claimed | None
+        self,
+        text: str,
+        owner: str | None,
+        clock: _Clock,
+        claim: Claimed | None,
+        on_token: OnToken | None,
     ) -> TurnResult:
         version = self._policy.prompt_version
         note(prompt_version=version)
-        opening = await self._responder.open(text, [], version, self._model_time(clock))
+        opening = await self._responder.open(
+            text, [], version, self._model_time(clock), on_token=on_token
+        )
         user, bot = Message(Role.USER, text), Message(Role.BOT, opening.reply)
         conversation = Conversation(
             id=self._new_id(),
@@ -242,7 +253,12 @@ class DebateTurns:
         return result
 
     async def _next_turn(
-        self, turn: Turn, text: str, clock: _Clock, claim: Claimed | None
+        self,
+        turn: Turn,
+        text: str,
+        clock: _Clock,
+        claim: Claimed | None,
+        on_token: OnToken | None,
     ) -> TurnResult:
         conversation = turn.conversation
         version = conversation.prompt_version
@@ -254,10 +270,17 @@ class DebateTurns:
         )
         if conversation.stance is None:
             # Nothing debatable was said yet: this message may name the topic.
-            opening = await self._responder.open(text, context, version, self._model_time(clock))
+            opening = await self._responder.open(
+                text, context, version, self._model_time(clock), on_token=on_token
+            )
         else:
             reply = await self._responder.reply(
-                conversation.stance, context, text, version, self._model_time(clock)
+                conversation.stance,
+                context,
+                text,
+                version,
+                self._model_time(clock),
+                on_token=on_token,
             )
             opening = Opening(stance=None, reply=reply)
         user, bot = Message(Role.USER, text), Message(Role.BOT, opening.reply)

@@ -85,6 +85,21 @@ def problem_body(
     return body
 
 
+def kopichat_problem(exc: KopichatError) -> tuple[int, dict[str, Any], int | None]:
+    """Status, problem body and Retry-After seconds (or None) of one of our errors."""
+    status = _STATUS_OF.get(type(exc), 500)
+    detail = str(exc)
+    if status in (503, 504):
+        detail += _RETRY_SAFE
+    if isinstance(exc, ModelBusy):
+        retry_after: int | None = exc.retry_after_s
+    else:
+        retry_after = RETRY_AFTER_S.get(type(exc))
+    if status == 500:
+        log.error("configuration fault: %s", exc)
+    return status, problem_body(status, exc.code, detail), retry_after
+
+
 def problem(
     status: int,
     code: str,
@@ -166,18 +181,9 @@ def _clean_validation_errors(exc: RequestValidationError) -> list[dict[str, Any]
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(KopichatError)
     async def kopichat_error(_request: Request, exc: KopichatError) -> JSONResponse:
-        status = _STATUS_OF.get(type(exc), 500)
-        detail = str(exc)
-        if status in (503, 504):
-            detail += _RETRY_SAFE
-        if isinstance(exc, ModelBusy):
-            retry_after: int | None = exc.retry_after_s
-        else:
-            retry_after = RETRY_AFTER_S.get(type(exc))
+        status, body, retry_after = kopichat_problem(exc)
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
-        if status == 500:
-            log.error("configuration fault: %s", exc)
-        return problem(status, exc.code, detail, headers=headers)
+        return problem(status, body["code"], body["detail"], headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

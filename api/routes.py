@@ -2,13 +2,16 @@
 
 # No `from __future__ import annotations` here: FastAPI must see the request model built at runtime.
 
+from collections.abc import Awaitable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Header, Path, Query, Request, Response
 from fastapi.security import APIKeyHeader
+from sse_starlette import EventSourceResponse
 
 from agent.bootstrap import Services
-from agent.domain import Message
+from agent.domain import Message, TurnResult
+from agent.ports import OnToken
 from agent.use_case import DebateTurns
 from api.access import owner_of
 from api.lambda_budget import turn_budget_s
@@ -21,10 +24,24 @@ from api.schemas import (
     ConversationView,
     Status,
 )
+from api.turn_stream import turn_events
 
 TAG = "kopichat"
 PAGE_LIMIT_MAX = 200
 REPLAYED_HEADER = "Idempotent-Replayed"
+_SSE_EVENT = {
+    "type": "object",
+    "properties": {
+        "event": {"type": "string", "enum": ["token", "done", "error"]},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "description": 'token: {"text": ...}; done: the POST /api/chat body; error: the '
+            "problem+json body.",
+        },
+    },
+    "required": ["data"],
+}
 
 
 # async on purpose: FastAPI runs a plain `def` dependency on a worker thread, per request.
@@ -140,6 +157,59 @@ def build_router(request_model: type[ChatRequestBase], *, api_keys: bool) -> API
         return ChatResponse(
             conversation_id=result.conversation_id, message=_as_items(result.recent)
         )
+
+    @api.post(
+        "/api/chat/stream",
+        operation_id="chat_stream",
+        summary="The same turn as POST /api/chat, answered as server-sent events",
+        description=(
+            'Events: `token` (data `{"text": ...}`, the reply as the model writes it), then '
+            "one `done` (data: exactly the POST /api/chat response body, the reply as stored) "
+            "or one `error` (data: the problem+json body, with `retry_after` where a "
+            "Retry-After header would be). Requests that are not valid get their problem+json "
+            "answer with its status, as on POST /api/chat. A client that disconnects does not "
+            "cancel the turn: it is stored whole, or not at all if it fails. On AWS Lambda the "
+            "response is buffered and arrives in one piece."
+        ),
+        response_class=EventSourceResponse,
+        responses={
+            200: {
+                "description": "The turn's events.",
+                # One event (OpenAPI 3.1: the schema of an event stream describes each event).
+                "content": {"text/event-stream": {"schema": _SSE_EVENT}},
+                "headers": {"X-Request-ID": REQUEST_ID_HEADER},
+            },
+            **problem_responses(401, 413, 422, 429, 500),
+        },
+    )
+    async def chat_stream(
+        body: Annotated[request_model, Body()],  # type: ignore[valid-type]
+        turns: TurnsDep,
+        owner: OwnerDep,
+        services: ServicesDep,
+        http: Request,
+        idempotency_key: IdempotencyKey = None,
+    ) -> EventSourceResponse:
+        request: ChatRequestBase = body
+        budget_s = turn_budget_s(http.scope, services.settings.timeout_s)
+
+        def run_turn(on_token: OnToken) -> Awaitable[TurnResult]:
+            return turns.take_turn(
+                request.conversation_id,
+                request.message,
+                budget_s=budget_s,
+                owner=owner,
+                idempotency_key=idempotency_key,
+                on_token=on_token,
+            )
+
+        def shape(result: TurnResult) -> dict[str, Any]:
+            response = ChatResponse(
+                conversation_id=result.conversation_id, message=_as_items(result.recent)
+            )
+            return response.model_dump(mode="json")
+
+        return EventSourceResponse(turn_events(run_turn, shape), ping=15)
 
     @api.get(
         "/api/conversations/{conversation_id}",

@@ -30,7 +30,7 @@ from agent.errors import (
     ModelUnavailable,
     TurnInProgress,
 )
-from agent.ports import Claimed, IdempotentRequest, Receipt, SeenBefore
+from agent.ports import Claimed, IdempotentRequest, OnToken, Receipt, SeenBefore
 
 
 def _utcnow() -> datetime:
@@ -287,8 +287,11 @@ class ScriptedResponder:
         self.delay_s = 0.0
         self.while_thinking: Callable[[], None] | None = None
 
-    async def _answer(self, call: ResponderCall) -> str:
+    async def _answer(self, call: ResponderCall, on_token: OnToken | None = None) -> str:
         self.calls.append(call)
+        if on_token is not None:  # streams its reply word by word, then thinks
+            for word in ["bot ", "reply ", f"{len(self.calls)}"]:
+                on_token(word)
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
         if self.while_thinking is not None:
@@ -298,10 +301,16 @@ class ScriptedResponder:
         return f"bot reply {len(self.calls)}"
 
     async def open(
-        self, message: str, history: list[Message], prompt_version: str, timeout_s: float
+        self,
+        message: str,
+        history: list[Message],
+        prompt_version: str,
+        timeout_s: float,
+        *,
+        on_token: OnToken | None = None,
     ) -> Opening:
         call = ResponderCall("open", message, history, None, prompt_version, timeout_s)
-        reply = await self._answer(call)
+        reply = await self._answer(call, on_token)
         return Opening(stance=self.stance, reply=reply)
 
     async def reply(
@@ -311,9 +320,11 @@ class ScriptedResponder:
         message: str,
         prompt_version: str,
         timeout_s: float,
+        *,
+        on_token: OnToken | None = None,
     ) -> str:
         return await self._answer(
-            ResponderCall("reply", message, history, stance, prompt_version, timeout_s)
+            ResponderCall("reply", message, history, stance, prompt_version, timeout_s), on_token
         )
 
 

@@ -82,6 +82,16 @@ def _completion(model: str, content: str, finish_reason: str = "stop") -> dict[s
     }
 
 
+def _chunk(model: str, delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-stream",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+    }
+
+
 def _handler(mock: MockOpenAI) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -121,8 +131,36 @@ def _handler(mock: MockOpenAI) -> type[BaseHTTPRequestHandler]:
                 if content is None:
                     content = json.dumps(OPENING_JSON)
                 self._send(200, _completion(model, content, mock.opening_finish_reason))
+            elif body.get("stream"):
+                include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+                content = (
+                    f"Rebuttal #{len(mock.requests)}, streamed word by word as the reply grows."
+                )
+                self._stream(model, content, include_usage)
             else:
                 self._send(200, _completion(model, f"Rebuttal #{len(mock.requests)}"))
+
+        def _stream(self, model: str, content: str, include_usage: bool) -> None:
+            """A chat completion as OpenAI streams it: one chunk per word, then [DONE]."""
+            words = content.split(" ")
+            chunks = [
+                _chunk(model, {"role": "assistant", "content": ("" if i == 0 else " ") + w})
+                for i, w in enumerate(words)
+            ]
+            chunks.append(_chunk(model, {}, finish_reason="stop"))
+            if include_usage:
+                usage = {"prompt_tokens": 10, "completion_tokens": len(words), "total_tokens": 10}
+                chunks.append({**_chunk(model, {}), "choices": [], "usage": usage})
+            lines = [f"data: {json.dumps(c)}\n\n" for c in chunks] + ["data: [DONE]\n\n"]
+            data = "".join(lines).encode()
+            try:
+                self.send_response(200)
+                self.send_header("content-type", "text/event-stream")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
 
         def _send(self, status: int, payload: dict[str, Any]) -> None:
             self._send_raw(status, json.dumps(payload).encode())

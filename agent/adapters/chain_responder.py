@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
 
-from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.callbacks import AsyncCallbackHandler, BaseCallbackHandler
 from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, LLMResult
 from langchain_core.runnables import Runnable, RunnableConfig
@@ -32,8 +32,10 @@ from agent.errors import (
 from agent.observability import add_tokens, note
 from agent.opening_phrases import ask_for
 from agent.opening_rules import read_opening
+from agent.ports import OnToken
 from agent.stance_guard import (
     JUDGE_TIMEOUT_S,
+    LeakSafeStream,
     StanceGuard,
     Verdict,
     fallback_reply,
@@ -53,6 +55,8 @@ class _Chains:
     prompts: PromptSet
     debate: Runnable[dict[str, Any], str]
     opening: Runnable[dict[str, Any], Opening] | None
+    # The same debate chain asking the provider to stream (tokens reach the callbacks).
+    streaming: Runnable[dict[str, Any], str]
 
 
 class _TokenCounter(BaseCallbackHandler):
@@ -67,6 +71,26 @@ class _TokenCounter(BaseCallbackHandler):
                 usage = message.usage_metadata if isinstance(message, AIMessage) else None
                 if usage:
                     add_tokens(usage["input_tokens"], usage["output_tokens"])
+
+
+class _TokenForwarder(AsyncCallbackHandler):
+    """Hands each new token of the model's answer to a streaming turn."""
+
+    def __init__(self, on_token: OnToken) -> None:
+        self._on_token = on_token
+
+    async def on_llm_new_token(
+        self,
+        token: str | list[str | dict[str, Any]],
+        *,
+        chunk: Any = None,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        **_: Any,
+    ) -> None:
+        if isinstance(token, str) and token:
+            self._on_token(token)
 
 
 class ChainResponder:
@@ -99,6 +123,14 @@ class ChainResponder:
                 )
                 if choice.structured_opening
                 else None,
+                build_debate_chain(
+                    prompts,
+                    choice.model,
+                    prefill=choice.prefill,
+                    compact=choice.compact_prompt,
+                    canary=canary,
+                    stream=True,
+                ),
             )
             for version, prompts in library.items()
         }
@@ -113,8 +145,15 @@ class ChainResponder:
         return chains
 
     async def open(
-        self, message: str, history: list[Message], prompt_version: str, timeout_s: float
+        self,
+        message: str,
+        history: list[Message],
+        prompt_version: str,
+        timeout_s: float,
+        *,
+        on_token: OnToken | None = None,
     ) -> Opening:
+        """A structured opening (JSON) streams no tokens: its reply is one field of the answer."""
         chains = self._for(prompt_version)
         opening_chain = chains.opening
         if opening_chain is not None:
@@ -127,7 +166,9 @@ class ChainResponder:
         reading = read_opening(message)
         if reading.stance is None:
             return Opening(stance=None, reply=ask_for(reading, chains.prompts.ask_for_topic))
-        reply = await self.reply(reading.stance, history, message, prompt_version, timeout_s)
+        reply = await self.reply(
+            reading.stance, history, message, prompt_version, timeout_s, on_token=on_token
+        )
         return Opening(stance=reading.stance, reply=reply)
 
     async def reply(
@@ -137,7 +178,11 @@ class ChainResponder:
         message: str,
         prompt_version: str,
         timeout_s: float,
+        *,
+        on_token: OnToken | None = None,
     ) -> str:
+        """With `on_token`, the first answer streams (held back by the guard's leak check); a
+        regenerated or fallback reply does not, and the returned text is what counts."""
         inputs = {
             "topic": stance.topic,
             "thesis": stance.thesis,
@@ -145,8 +190,17 @@ class ChainResponder:
             "message": message,
         }
         chains = self._for(prompt_version)
+        stream: LeakSafeStream | None = None
+        chain, config = chains.debate, self._config
+        if on_token is not None:
+            emit = on_token
+            if self._guard is not None:
+                stream = LeakSafeStream(self._guard, on_token)
+                emit = stream.feed
+            chain = chains.streaming
+            config = {"callbacks": [_TokenCounter(), _TokenForwarder(emit)]}
         started = asyncio.get_running_loop().time()
-        text = await self._call(lambda: chains.debate.ainvoke(inputs, self._config), timeout_s)
+        text = await self._call(lambda: chain.ainvoke(inputs, config), timeout_s)
         _require_text(text)
         text = text.strip()
         if self._guard is None:
@@ -155,7 +209,11 @@ class ChainResponder:
         judge = timeout_s - took > JUDGE_TIMEOUT_S + 1.0
         verdict = await self._check(text, stance, message, chains.prompts, judge=judge)
         if verdict.ok:
+            if stream is not None:
+                stream.release()
             return text
+        if stream is not None:
+            stream.stopped = True  # nothing more of a failed reply goes out
         # Once more, with a firmer reminder, if the deadline leaves room for another answer
         # like the first (and a little for the commit); else the fallback at once.
         left = timeout_s - (asyncio.get_running_loop().time() - started)

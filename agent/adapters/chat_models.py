@@ -108,6 +108,9 @@ def _openai(settings: Settings, name: str) -> BaseChatModel:
         max_retries=0,  # the responder retries, inside the deadline
         max_tokens=settings.max_reply_tokens,
         temperature=0.7,
+        # Token counts of streamed answers (POST /api/chat/stream); with a custom base_url
+        # LangChain leaves them off otherwise.
+        stream_usage=True,
     )
 
 

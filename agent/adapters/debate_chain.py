@@ -80,11 +80,16 @@ def build_debate_chain(
     prefill: bool = False,
     compact: bool = False,
     canary: str = "",
+    stream: bool = False,
 ) -> Runnable[dict[str, Any], str]:
     """Input: {"topic", "thesis", "history": [BaseMessage], "message": str}. Output: the reply
-    text (callers strip it; every extra step in a chain costs a callback run per turn)."""
+    text (callers strip it; every extra step in a chain costs a callback run per turn).
+
+    `stream`: ask the provider for a streamed answer, so each token reaches the callbacks'
+    `on_llm_new_token` as it arrives (`invoke` still returns the whole text)."""
     prompt = debate_prompt(prompts, prefill=prefill, compact=compact, canary=canary)
-    return prompt | model | StrOutputParser()
+    runnable: Runnable[Any, Any] = model.bind(stream=True) if stream else model
+    return prompt | runnable | StrOutputParser()
 
 
 def build_opening_chain(

@@ -11,6 +11,7 @@ language, the other writes out its system prompt.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -82,4 +83,13 @@ class FakeDebateModel(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         # Answered inline: the base class would hop to a thread for nothing.
-        return self._generate(messages, stop)
+        result = self._generate(messages, stop)
+        if run_manager is not None and kwargs.get("stream"):
+            # Asked to stream: the words it writes reach the callbacks one by one, as a real
+            # model's tokens would; the started answer goes out with the first of them.
+            reply = str(result.generations[0].message.text)
+            started = str(messages[-1].text) if isinstance(messages[-1], AIMessage) else ""
+            pieces = re.findall(r"\s*\S+", reply[len(started) :])
+            for index, word in enumerate(pieces):
+                await run_manager.on_llm_new_token(f"{started}{word}" if index == 0 else word)
+        return result

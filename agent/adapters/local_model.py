@@ -13,6 +13,7 @@ in-process by llama.cpp. A weak debater that exists so Kopichat runs with no key
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import logging
 import os
@@ -166,7 +167,33 @@ class LocalDebateModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        generation = await self._queue.run(lambda cancelled: self.complete(messages, cancelled))
+        if run_manager is None or not kwargs.get("stream"):
+            generation = await self._queue.run(lambda cancelled: self.complete(messages, cancelled))
+            return _result(generation)
+        # Asked to stream: tokens go from the generation thread to the callbacks as they come
+        # (the started answer with the first of them); the result is still the tidied reply.
+        loop = asyncio.get_running_loop()
+        pieces: asyncio.Queue[str | None] = asyncio.Queue()
+        started = ChatmlTurn.from_messages(messages).prefill.strip()
+        first = [True]
+
+        def on_token(piece: str) -> None:  # on the generation thread
+            if first[0]:
+                first[0] = False
+                piece = f"{started}{piece}"
+            loop.call_soon_threadsafe(pieces.put_nowait, piece)
+
+        forward = asyncio.create_task(_forward(pieces, run_manager))
+        try:
+            generation = await self._queue.run(
+                lambda cancelled: self.complete(messages, cancelled, on_token)
+            )
+        except BaseException:
+            forward.cancel()
+            raise
+        # The thread's last tokens were queued before its result reached this loop.
+        pieces.put_nowait(None)
+        await forward
         return _result(generation)
 
     # -- the work, on the generation thread ------------------------------------------------------
@@ -260,6 +287,13 @@ class LocalDebateModel(BaseChatModel):
             stream=True,
         )
         return chunks
+
+
+async def _forward(
+    pieces: asyncio.Queue[str | None], run_manager: AsyncCallbackManagerForLLMRun
+) -> None:
+    while (piece := await pieces.get()) is not None:
+        await run_manager.on_llm_new_token(piece)
 
 
 def _result(generation: Generation) -> ChatResult:

@@ -113,6 +113,7 @@ def test_a_client_generated_from_the_schema_works(tmp_path: Path) -> None:
         assert operations == [
             "__init__",
             "chat",
+            "chat_stream",
             "delete_conversation",
             "get_conversation",
             "health",

@@ -4,6 +4,7 @@ both served by the OpenAI-compatible mock on loopback."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -36,11 +37,11 @@ def server(mock: MockOpenAI, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         yield srv
 
 
-def judge_requests(mock: MockOpenAI) -> list[dict[str, object]]:
+def judge_requests(mock: MockOpenAI) -> list[dict[str, Any]]:
     return [
         r["body"]
         for r in mock.chat_requests()
-        if JUDGE_MARKER in r["body"]["messages"][0]["content"]  # type: ignore[index]
+        if JUDGE_MARKER in r["body"]["messages"][0]["content"]
     ]
 
 
@@ -65,7 +66,7 @@ def test_a_reply_the_judge_passes_is_sent_as_the_model_wrote_it(
     asked = judge_requests(mock)[before:]
     assert len(asked) == 1
     assert asked[0]["model"] == "judge-test"
-    graded = asked[0]["messages"][-1]["content"]  # type: ignore[index]
+    graded = asked[0]["messages"][-1]["content"]
     assert "THESIS: Pineapple belongs on pizza." in graded
     assert "USER'S LATEST MESSAGE: Fruit is dessert." in graded
 
@@ -84,11 +85,9 @@ def test_a_reply_the_judge_fails_is_regenerated_then_replaced(
     stance = Stance("pineapple on pizza", "Pineapple belongs on pizza.")
     assert turn.json()["message"][-1]["message"] == fallback_reply(stance, "Fruit is dessert.")
     debater_calls = [
-        r
-        for r in mock.chat_requests()
-        if JUDGE_MARKER not in r["body"]["messages"][0]["content"]  # type: ignore[index]
+        r for r in mock.chat_requests() if JUDGE_MARKER not in r["body"]["messages"][0]["content"]
     ]
-    last_user = debater_calls[-1]["body"]["messages"][-1]["content"]  # type: ignore[index]
+    last_user = debater_calls[-1]["body"]["messages"][-1]["content"]
     assert "Reminder to the debater" in last_user  # the regeneration carried the reminder
     assert "stance guard" in server.log()
 

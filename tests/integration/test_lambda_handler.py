@@ -4,6 +4,7 @@ Function URL events, on MariaDB with the fake model."""
 from __future__ import annotations
 
 import importlib
+import json
 import sys
 import uuid
 from collections.abc import Callable
@@ -145,3 +146,17 @@ def test_the_debate_page_is_served_without_the_stream(handler: Handler, shape: E
     html = str(result["body"])
     assert '<meta name="kopichat-stream" content="off">' in html
     assert "readServerSentEvents" in html
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_the_stream_arrives_in_one_piece_on_lambda(handler: Handler, shape: EventShape) -> None:
+    # Mangum buffers the response: every event comes at once, the final one with the turn.
+    opening = {"conversation_id": None, "message": "Topic: tea. You argue that tea beats coffee."}
+    result = handler(build_event(shape, "POST", "/api/chat/stream", opening), lambda_context())
+    assert result["statusCode"] == 200, result
+    assert response_header(result, "content-type").startswith("text/event-stream")
+    body = str(result["body"])
+    assert "event: token" in body
+    final = body.split("event: done", 1)[1]
+    data = next(line[5:].strip() for line in final.splitlines() if line.startswith("data:"))
+    assert json.loads(data)["message"][-1]["role"] == "bot"
