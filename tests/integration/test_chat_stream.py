@@ -31,7 +31,7 @@ class Event:
 
 def read_events(response: httpx.Response) -> Iterator[Event]:
     """Server-sent events from a streamed response (comments and pings skipped)."""
-    kind, data = "message", []
+    kind, data = "message", list[str]()
     for line in response.iter_lines():
         if line == "":
             if data:

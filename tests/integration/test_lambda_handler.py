@@ -154,7 +154,7 @@ def test_the_stream_arrives_in_one_piece_on_lambda(handler: Handler, shape: Even
     opening = {"conversation_id": None, "message": "Topic: tea. You argue that tea beats coffee."}
     result = handler(build_event(shape, "POST", "/api/chat/stream", opening), lambda_context())
     assert result["statusCode"] == 200, result
-    assert response_header(result, "content-type").startswith("text/event-stream")
+    assert str(response_header(result, "content-type")).startswith("text/event-stream")
     body = str(result["body"])
     assert "event: token" in body
     final = body.split("event: done", 1)[1]
