@@ -201,9 +201,12 @@ def offline_section(results: Results) -> list[str]:
         "",
         _md_grid(offline_report.MODEL_HEADER, offline_report.model_rows(offline)),
         "",
-        "Over HTTP (`python -m api`, SQLite): at concurrency *c*, *c* debates side by side, each a "
-        "first message and then follow-ups sent after each answer; per-turn latency as the client "
-        "sees it (at c=4 it includes the wait in the model's queue: one generation at a time).",
+        "Over HTTP (`python -m api`, SQLite), every turn through `POST /api/chat/stream`: at "
+        "concurrency *c*, *c* debates side by side, each a first message and then follow-ups sent "
+        "after each answer. *first token*: from sending the request to the first `token` event; "
+        "*full reply*: to the final event. The client's times; at c=4 they include the wait in "
+        "the offline model's queue (one generation at a time). The fake model shows what the "
+        "service itself adds.",
         "",
         _md_grid(offline_report.HTTP_HEADER, offline_report.http_rows(offline)),
         "",

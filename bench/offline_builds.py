@@ -86,8 +86,10 @@ def measure_builds(quick: bool, log: Callable[[str], None]) -> OfflineResults:
                 results.notes.append(f"offline model, {build.name} build: failed ({tail})")
                 continue
             results.runs.append(OfflineRun.from_json(json.loads(done.stdout.splitlines()[-1])))
-            log(f"offline model, {build.name} build: over HTTP")
+            log(f"offline model, {build.name} build: over HTTP, streamed")
             results.http.append(
                 measure_offline_http(build.name, build.first_on_path, quick, Path(logs))
             )
+        log("fake model: over HTTP, streamed")
+        results.http.append(measure_offline_http("fake", (), quick, Path(logs), model="fake"))
     return results
