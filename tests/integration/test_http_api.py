@@ -292,6 +292,7 @@ def test_the_schema_names_operations_for_generated_clients(client: httpx.Client)
     }
     assert set(operations) == {
         "chat",
+        "chat_stream",
         "get_conversation",
         "delete_conversation",
         "health",
