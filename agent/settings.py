@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=65_536, ge=256, alias="KOPICHAT_MAX_BODY_BYTES")
     max_turns: int = Field(default=1000, ge=1, alias="KOPICHAT_MAX_TURNS")
     max_reply_tokens: int = Field(default=400, ge=16, le=4096, alias="KOPICHAT_MAX_REPLY_TOKENS")
-    local_max_tokens: int = Field(default=120, ge=16, le=1024, alias="KOPICHAT_LOCAL_MAX_TOKENS")
+    local_max_tokens: int = Field(default=80, ge=16, le=1024, alias="KOPICHAT_LOCAL_MAX_TOKENS")
     local_queue: int = Field(default=4, ge=0, le=64, alias="KOPICHAT_LOCAL_QUEUE")
     # How an OpenAI-compatible model returns the opening's JSON: a JSON schema it must follow,
     # or the older JSON mode (for servers that do not support schemas).

@@ -44,7 +44,7 @@ class Context:
         return 28000
 result = handler(event, Context())
 answered = time.perf_counter()
-print(json.dumps({"status": result["statusCode"], "import_s": imported - started,
+print("BENCH " + json.dumps({"status": result["statusCode"], "import_s": imported - started,
                   "request_s": answered - imported}), flush=True)
 """
 
@@ -127,7 +127,12 @@ def _run_child(
             argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=errors, text=True
         )
         assert process.stdout is not None
-        line = process.stdout.readline()
+        # The service logs JSON lines on stdout too: the child's own line is marked.
+        line = ""
+        for candidate in process.stdout:
+            if candidate.startswith("BENCH "):
+                line = candidate.removeprefix("BENCH ")
+                break
         elapsed = time.perf_counter() - started
         process.communicate(timeout=60)
         errors.seek(0)

@@ -159,6 +159,7 @@ def measure(replies: int) -> OfflineRun:
     run.full_prompt_tokens = len(llama.tokenize(whole.encode(), add_bos=False, special=True))
     for _ in range(2 if replies <= 2 else 3):
         llama.reset()
+        llama.cache.cache_state.clear()  # nothing to reuse: neither live nor cached
         began = time.perf_counter()
         llama.create_completion(prompt=whole, max_tokens=1)
         run.full_prompt_eval_s.append(time.perf_counter() - began)

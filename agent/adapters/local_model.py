@@ -55,14 +55,17 @@ def smollm2_path() -> Path:
 
 
 def import_llama_cpp() -> Any:
-    """`llama_cpp`, imported with OpenMP threads that sleep while they wait.
+    """`llama_cpp`, imported with OpenMP threads that spin only briefly while they wait.
 
-    llama.cpp's OpenMP threads spin between steps by default. On a busy 2-core machine (the
-    event loop, the database driver, another process) a spinning thread burns the time slice its
-    peer needs, and a 1-second reply took 5-20 s in our measurements; with `OMP_WAIT_POLICY=
-    PASSIVE` it stayed near its idle time. It must be set before the library loads; an explicit
-    setting in the environment wins."""
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    llama.cpp's OpenMP threads spin between steps, by default for 300,000 iterations. On a busy
+    2-core machine (the event loop, the database driver, another process) a spinning thread burns
+    the time slice its peer needs: a 3-second reply took 7-22 s in our measurements with two
+    busy processes beside it. Sleeping at once (`OMP_WAIT_POLICY=PASSIVE`) avoids that but
+    halves generation speed on an idle machine (45 instead of 105 tokens/s). A short spin,
+    `GOMP_SPINCOUNT=10000`, kept 65-75 tokens/s idle and stayed with PASSIVE under load. It must
+    be set before the library loads; an explicit setting in the environment wins."""
+    if "OMP_WAIT_POLICY" not in os.environ:
+        os.environ.setdefault("GOMP_SPINCOUNT", "10000")
     import llama_cpp
 
     return llama_cpp
@@ -108,7 +111,7 @@ OnToken = Callable[[str], None]
 
 class LocalDebateModel(BaseChatModel):
     model_path: str
-    max_tokens: int = 120
+    max_tokens: int = 80
     # SmolLM2 was trained for 8k tokens: room for a 2,000-character message in any script.
     n_ctx: int = 8192
     # A 135M model drifts with a long history; and every prompt token costs evaluation time.
