@@ -146,3 +146,26 @@ def test_first_deploy_parameters_and_versions(template: dict[str, Any]) -> None:
     family = template["Resources"]["DbParameterGroup"]["Properties"]["Family"]
     assert family == f"mysql{database['EngineVersion']}"
     assert "DbProxyName" in template["Outputs"]
+
+
+def test_a_daily_purge_runs_with_the_database_but_no_secret(template: dict[str, Any]) -> None:
+    cfn = transformed(template)
+    purge = of_type(cfn, "AWS::Lambda::Function")["PurgeFunction"]["Properties"]
+    assert purge["ImageConfig"]["Command"] == ["agent.purge.handler"]
+    assert purge["ReservedConcurrentExecutions"] == 1
+    variables = purge["Environment"]["Variables"]
+    assert variables["KOPICHAT_RETENTION_DAYS"] == {"Ref": "RetentionDays"}
+    assert "KOPICHAT_OPENAI_KEY_SECRET" not in variables
+    role = of_type(cfn, "AWS::IAM::Role")[purge["Role"]["Fn::GetAtt"][0]]
+    found = {
+        action
+        for statement in statements(role)
+        for action in (
+            [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+        )
+    }
+    assert "rds-db:connect" in found
+    assert "secretsmanager:GetSecretValue" not in found
+    (schedule,) = of_type(cfn, "AWS::Scheduler::Schedule").values()
+    assert schedule["Properties"]["ScheduleExpression"] == "rate(1 day)"
+    assert template["Parameters"]["RetentionDays"]["Default"] == ""
