@@ -246,7 +246,8 @@ def test_only_the_functions_reach_the_database(template: dict[str, Any]) -> None
 
 def test_logs_are_retained_and_errors_alarm(template: dict[str, Any]) -> None:
     log_groups = resources_of(template, "AWS::Logs::LogGroup")
-    assert len(log_groups) == 2
+    functions = resources_of(template, "AWS::Serverless::Function")
+    assert len(log_groups) == len(functions) == 3  # API, migrations, purge: one each
     assert all("RetentionInDays" in g["Properties"] for g in log_groups.values())
     alarms = resources_of(template, "AWS::CloudWatch::Alarm")
     assert any(a["Properties"]["MetricName"] == "Errors" for a in alarms.values())
