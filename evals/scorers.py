@@ -50,7 +50,7 @@ def instruction_shingles(prompts: Iterable[PromptSet]) -> frozenset[tuple[str, .
 
 def reply_prefixes(prompt: PromptSet, topic: str, thesis: str) -> tuple[str, ...]:
     """Every started answer a prompt version may give the model, filled in."""
-    templates = {*prompt.prefixes_for(compact=False), *prompt.prefixes_for(compact=True)}
+    templates = set(prompt.all_prefixes())
     return tuple(t.format(topic=topic, thesis=thesis) for t in templates)
 
 

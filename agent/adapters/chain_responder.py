@@ -263,7 +263,7 @@ class ChainResponder:
         assert self._guard is not None
         started = [
             prefix.format(topic=stance.topic, thesis=stance.thesis)
-            for prefix in prompts.prefixes_for(compact=self._compact)
+            for prefix in prompts.all_prefixes()
         ]
         opened = [p for p in started if p and text.startswith(p)]
         body = text[len(max(opened, key=len)) :] if opened else text

@@ -17,6 +17,7 @@ from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda, R
 from agent.adapters.opening_answer import is_unusable_answer, opening_from, structured
 from agent.adapters.prompt_files import PromptSet
 from agent.domain import Message, Opening, Role, Stance
+from agent.language import detect_language
 from agent.opening_rules import analyze_opening
 
 
@@ -51,20 +52,24 @@ def debate_prompt(
         ("human", "{message}"),
     ]
     prefixes = prompts.prefixes_for(compact=compact) if prefill else ()
-    if len(prefixes) == 1:
+    by_language = prefill and compact and bool(prompts.compact_prefixes_by_language)
+    if len(prefixes) == 1 and not by_language:
         parts.append(("ai", prefixes[0]))
     elif prefixes:
         parts.append(("ai", "{reply_prefix}"))
         template = ChatPromptTemplate.from_messages(parts)
-        return (
-            RunnablePassthrough.assign(reply_prefix=lambda inputs: next_prefix(prefixes, inputs))
-            | template
-        )
+
+        def choose(inputs: dict[str, Any]) -> str:
+            language = detect_language(inputs["message"]) if by_language else None
+            return next_prefix(prompts.prefixes_for(compact=compact, language=language), inputs)
+
+        return RunnablePassthrough.assign(reply_prefix=choose) | template
     return ChatPromptTemplate.from_messages(parts)
 
 
 def next_prefix(prefixes: tuple[str, ...], inputs: dict[str, Any]) -> str:
-    """The prefix after the one the bot's last reply opened with (the first, if none did)."""
+    """The prefix after the one the bot's last reply opened with (the first, if none did).
+    In the user's language, where the prompt file has the prefixes in it."""
     filled = [p.format(topic=inputs["topic"], thesis=inputs["thesis"]) for p in prefixes]
     last_bot = next(
         (m.text for m in reversed(inputs.get("history") or []) if isinstance(m, AIMessage)), ""

@@ -7,7 +7,7 @@ required variable, or uses one nobody provides, stops the service with a message
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,9 @@ class PromptSet:
     # CPU every prompt token costs time) and started answers, used in turn. Empty if absent.
     compact_system: str = ""
     compact_prefixes: tuple[str, ...] = ()
+    # The same started answers in other languages, by language code ("fr", "es", ...): a small
+    # model given an English start goes on in English whatever the user writes.
+    compact_prefixes_by_language: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def system_for(self, *, compact: bool) -> str:
         return self.compact_system if compact and self.compact_system else self.debater_system
@@ -44,10 +47,19 @@ class PromptSet:
         """The system prompts' templates: what a reply must never reveal."""
         return (self.debater_system, self.compact_system, self.opening_system)
 
-    def prefixes_for(self, *, compact: bool) -> tuple[str, ...]:
+    def prefixes_for(self, *, compact: bool, language: str | None = None) -> tuple[str, ...]:
+        if compact and language in self.compact_prefixes_by_language:
+            return self.compact_prefixes_by_language[language]
         if compact and self.compact_prefixes:
             return self.compact_prefixes
         return (self.reply_prefix,) if self.reply_prefix else ()
+
+    def all_prefixes(self) -> tuple[str, ...]:
+        """Every started answer of this version, in any variant and language."""
+        found = [self.reply_prefix, *self.compact_prefixes]
+        for prefixes in self.compact_prefixes_by_language.values():
+            found += prefixes
+        return tuple(dict.fromkeys(p for p in found if p))
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -106,7 +118,7 @@ def load_prompt_set(version: str, prompts_dir: Path = DEFAULT_PROMPTS_DIR) -> Pr
     _check_variables(debater_system, DEBATER_VARIABLES, f"{debater_path} system", exact=True)
     _check_variables(reply_prefix, DEBATER_VARIABLES, f"{debater_path} reply_prefix", exact=False)
     _check_variables(opening_system, OPENING_VARIABLES, f"{opening_path} system", exact=True)
-    compact_system, compact_prefixes = _compact_section(debater, debater_path)
+    compact_system, compact_prefixes, by_language = _compact_section(debater, debater_path)
     return PromptSet(
         version,
         debater_system,
@@ -115,28 +127,39 @@ def load_prompt_set(version: str, prompts_dir: Path = DEFAULT_PROMPTS_DIR) -> Pr
         ask_for_topic,
         compact_system,
         compact_prefixes,
+        by_language,
     )
 
 
-def _compact_section(debater: dict[str, Any], path: Path) -> tuple[str, tuple[str, ...]]:
+def _compact_section(
+    debater: dict[str, Any], path: Path
+) -> tuple[str, tuple[str, ...], dict[str, tuple[str, ...]]]:
     compact = debater.get("compact")
     if compact is None:
-        return "", ()
+        return "", (), {}
     if not isinstance(compact, dict):
         raise ConfigError(f"prompt file {path}: 'compact' must be a mapping")
     system = _text(compact, "system", path)
     _check_variables(system, DEBATER_VARIABLES, f"{path} compact.system", exact=False)
     if "{thesis}" not in system:
         raise ConfigError(f"{path} compact.system: missing required variables ['thesis']")
-    prefixes = compact.get("reply_prefixes", [])
-    if not isinstance(prefixes, list) or not all(
-        isinstance(p, str) and p.strip() for p in prefixes
-    ):
-        raise ConfigError(f"prompt file {path}: 'compact.reply_prefixes' must be a list of text")
-    for index, prefix in enumerate(prefixes):
-        where = f"{path} compact.reply_prefixes[{index}]"
-        _check_variables(prefix, DEBATER_VARIABLES, where, exact=False)
-    return system, tuple(prefixes)
+    prefixes = _prefix_list(compact.get("reply_prefixes", []), path, "compact.reply_prefixes")
+    by_language = compact.get("reply_prefixes_by_language", {})
+    if not isinstance(by_language, dict):
+        raise ConfigError(f"prompt file {path}: 'compact.reply_prefixes_by_language' must map")
+    languages = {
+        str(language): _prefix_list(listed, path, f"compact.reply_prefixes_by_language.{language}")
+        for language, listed in by_language.items()
+    }
+    return system, prefixes, languages
+
+
+def _prefix_list(value: object, path: Path, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(p, str) and p.strip() for p in value):
+        raise ConfigError(f"prompt file {path}: '{key}' must be a list of text")
+    for index, prefix in enumerate(value):
+        _check_variables(prefix, DEBATER_VARIABLES, f"{path} {key}[{index}]", exact=False)
+    return tuple(value)
 
 
 def available_versions(prompts_dir: Path = DEFAULT_PROMPTS_DIR) -> list[str]:

@@ -165,3 +165,15 @@ def test_the_compact_prompt_is_the_short_one() -> None:
     system = value.to_messages()[0]
     assert isinstance(system, SystemMessage)
     assert system.text.rstrip().endswith("Your side: Pineapple belongs on pizza.")
+
+
+def test_a_compact_chain_starts_its_answer_in_the_users_language() -> None:
+    chain = build_debate_chain(load_prompt_set("v2"), FakeDebateModel(), prefill=True, compact=True)
+    stance = {"topic": "les chats", "thesis": "Les chiens sont meilleurs que les chats."}
+    french = chain.invoke({**stance, "history": [], "message": "Les chats sont plus propres."})
+    assert french.startswith("Les chiens sont meilleurs que les chats. C'est vrai, parce que")
+    english = chain.invoke({**stance, "history": [], "message": "Cats are cleaner."})
+    assert english.startswith("Les chiens sont meilleurs que les chats. That is true because")
+    history = [HumanMessage("Les chats sont plus propres."), AIMessage(french)]
+    second = chain.invoke({**stance, "history": history, "message": "Ils vivent plus longtemps."})
+    assert second.startswith("Je ne suis pas d'accord. Les chiens sont meilleurs que les chats.")

@@ -86,7 +86,8 @@ def test_length_cut_off_repeat_language_and_topic() -> None:
     same = "Dogs guard the house. Can a cat?"
     assert _check(same, earlier_replies=(same.upper(),)).repeat is True
     prefixes = reply_prefixes(load_prompt_set("v2"), "cats vs dogs", THESIS)
-    assert len(prefixes) == 4  # v2: one prefix, and three the offline model takes in turn
+    # v2: one prefix, three the offline model takes in turn, and those in six more languages
+    assert len(prefixes) == 1 + 3 + 6 * 3
     first, second = (f"{p} Same body." for p in sorted(prefixes)[:2])
     assert _check(second, earlier_replies=(first,), prefixes=prefixes).repeat is True
     assert _check(second, earlier_replies=(first,)).repeat is False  # without its prefixes

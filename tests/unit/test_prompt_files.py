@@ -89,3 +89,15 @@ def test_a_bad_compact_section_fails_naming_the_file(prompts_copy: Path) -> None
     path.write_text(path.read_text().replace("Your side: {thesis}", "Your side: {side}"))
     with pytest.raises(ConfigError, match=r"v2.yaml compact.system: unknown variables \['side'\]"):
         load_prompt_set("v2", prompts_copy)
+
+
+def test_prefixes_in_other_languages_are_checked_too(prompts_copy: Path) -> None:
+    path = prompts_copy / "debater" / "v2.yaml"
+    path.write_text(path.read_text().replace("{thesis} Es cierto, porque", "{tesis} Es cierto"))
+    with pytest.raises(ConfigError, match=r"reply_prefixes_by_language.es\[0\]: unknown variables"):
+        load_prompt_set("v2", prompts_copy)
+    v2 = load_prompt_set("v2")
+    assert v2.prefixes_for(compact=True, language="de")[0] == "{thesis} Das stimmt, denn"
+    assert v2.prefixes_for(compact=True, language="xx") == v2.compact_prefixes
+    assert v2.prefixes_for(compact=False, language="de") == (v2.reply_prefix,)
+    assert len(v2.all_prefixes()) == 1 + 3 + 6 * 3
