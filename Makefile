@@ -38,7 +38,7 @@ install: $(STAMP) chromium ## Create .venv and install everything, the offline m
 $(STAMP): pyproject.toml $(LOCK) scripts/install-llama.sh
 	@$(MAKE) --no-print-directory check-tools
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "kopichat: installing into $(VENV) (the first time builds llama-cpp-python: 3-5 minutes)"
+	@echo "kopichat: installing into $(VENV) (the first time builds llama-cpp-python: 3-6 minutes)"
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	@rm -f $(VENV)/.installed $(VENV)/.installed-*
 	bash scripts/install-llama.sh $(VENV) $(LLAMA_BUILD)

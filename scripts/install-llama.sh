@@ -16,7 +16,7 @@
 # native (opt-in, KOPICHAT_LLAMA_BUILD=native): -march=native, for speed on this machine only.
 #   Never ship or share it: it may crash on another CPU.
 #
-# The build takes 3-5 minutes on 2 cores, once per build flavour: the wheel is kept, so switching
+# The build takes 3-6 minutes on 2 cores, once per build flavour: the wheel is kept, so switching
 # back and forth only reinstalls it. pip's own wheel cache is bypassed on purpose: it keys wheels
 # by version, not by compiler flags, and would hand a native build back as "portable".
 set -euo pipefail
@@ -50,7 +50,7 @@ fi
 wheels="$venv/wheels/$build"
 wheel=$(ls "$wheels"/llama_cpp_python-"$version"-*.whl 2>/dev/null | head -n 1 || true)
 if [ -z "$wheel" ]; then
-  echo "kopichat: building llama-cpp-python $version ($build build; 3-5 minutes on 2 cores)"
+  echo "kopichat: building llama-cpp-python $version ($build build; 3-6 minutes on 2 cores)"
   mkdir -p "$wheels"
   log="$wheels/build.log"
   if ! CMAKE_ARGS="$cmake_args" "$venv/bin/python" -m pip wheel --no-cache-dir --no-deps \

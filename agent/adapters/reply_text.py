@@ -61,4 +61,8 @@ def tidy_reply(prefix: str, generated: str, earlier_replies: list[str], *, cut_o
         # token limit keeps its fragment only if nothing else is left, marked as cut.
         fresh.append(rest + "\u2026" if cut_off else rest)
     text = " ".join(fresh)
-    return f"{prefix} {text}".strip() if prefix else text
+    if not prefix:
+        return text
+    # A continuation that opens with punctuation ("because, as you said ...") joins without a space.
+    joiner = "" if text[:1] in ",.;:!?)" else " "
+    return f"{prefix}{joiner}{text}".strip()

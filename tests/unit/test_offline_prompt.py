@@ -113,6 +113,9 @@ def test_tidy_reply_ends_on_a_whole_sentence_and_drops_list_debris() -> None:
     assert tidy_reply("P.", " One point. And a half", [], cut_off=True) == "P. One point."
     assert tidy_reply("P.", " Only a fragment", [], cut_off=True) == "P. Only a fragment\u2026"
     assert as_prose("1. a\n2) b\n- c") == "a b c"
+    assert tidy_reply("It is true because", ", as you said, it is.", [], cut_off=False) == (
+        "It is true because, as you said, it is."
+    )
     assert sentences("It costs 5 euros. Fine! 3.") == (["It costs 5 euros.", "Fine!"], "")
     assert sentences("One. Two and") == (["One."], "Two and")
 
