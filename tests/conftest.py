@@ -15,8 +15,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
+
+from agent.adapters.sql.tables import conversations, messages
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MYSQL_URL = "mysql+pymysql://root@127.0.0.1:3306/test"
@@ -138,3 +140,15 @@ def pytest_terminal_summary(
         terminalreporter.write_sep("-", "kopichat figures")
         for line in lines:
             terminalreporter.write_line(line)
+
+
+def row_counts(url: str) -> tuple[int, int]:
+    """(conversations, messages) stored at `url`."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        counts = (
+            conn.execute(select(func.count()).select_from(conversations)).scalar_one(),
+            conn.execute(select(func.count()).select_from(messages)).scalar_one(),
+        )
+    engine.dispose()
+    return counts

@@ -108,29 +108,27 @@ class ChainResponder:
         self._compact = choice.compact_prompt
         self._guard = guard
         self._config: RunnableConfig = {"callbacks": [_TokenCounter()]}
+
+        def debate(prompts: PromptSet, *, stream: bool) -> Runnable[dict[str, Any], str]:
+            return build_debate_chain(
+                prompts,
+                choice.model,
+                prefill=choice.prefill,
+                compact=choice.compact_prompt,
+                canary=canary,
+                stream=stream,
+            )
+
         self._chains = {
             version: _Chains(
                 prompts,
-                build_debate_chain(
-                    prompts,
-                    choice.model,
-                    prefill=choice.prefill,
-                    compact=choice.compact_prompt,
-                    canary=canary,
-                ),
+                debate(prompts, stream=False),
                 build_opening_chain(
                     prompts, choice.model, method=choice.structured_method, canary=canary
                 )
                 if choice.structured_opening
                 else None,
-                build_debate_chain(
-                    prompts,
-                    choice.model,
-                    prefill=choice.prefill,
-                    compact=choice.compact_prompt,
-                    canary=canary,
-                    stream=True,
-                ),
+                debate(prompts, stream=True),
             )
             for version, prompts in library.items()
         }

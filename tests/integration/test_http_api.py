@@ -12,10 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, func, select
 
-from agent.adapters.sql.tables import conversations, messages
-from tests.conftest import Server, running_server
+from tests.conftest import Server, row_counts, running_server
 
 PROBLEM = "application/problem+json"
 OPENING = "Topic: pineapple on pizza. You argue that it belongs on pizza."
@@ -53,17 +51,6 @@ def server(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Se
 def client(server: Server) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.base_url, timeout=30) as c:
         yield c
-
-
-def row_counts(url: str) -> tuple[int, int]:
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        counts = (
-            conn.execute(select(func.count()).select_from(conversations)).scalar_one(),
-            conn.execute(select(func.count()).select_from(messages)).scalar_one(),
-        )
-    engine.dispose()
-    return counts
 
 
 def chat(client: httpx.Client, conversation_id: str | None, message: str) -> dict[str, Any]:

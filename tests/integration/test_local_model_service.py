@@ -9,10 +9,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, func, select
 
-from agent.adapters.sql.tables import conversations, messages
-from tests.conftest import Server, running_server
+from tests.conftest import Server, row_counts, running_server
 
 pytestmark = pytest.mark.slow
 
@@ -55,21 +53,10 @@ def default_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
         yield srv
 
 
-def stored(db_url: str) -> tuple[int, int]:
-    engine = create_engine(db_url)
-    with engine.connect() as conn:
-        counts = (
-            conn.execute(select(func.count()).select_from(conversations)).scalar_one(),
-            conn.execute(select(func.count()).select_from(messages)).scalar_one(),
-        )
-    engine.dispose()
-    return counts
-
-
 def test_eight_concurrent_turns_end_in_time_and_ready_stays_prompt(
     server: Server, db_url: str
 ) -> None:
-    before = stored(db_url)
+    before = row_counts(db_url)
 
     async def scenario() -> tuple[list[tuple[int, float, httpx.Response]], list[float]]:
         async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as client:
@@ -106,7 +93,7 @@ def test_eight_concurrent_turns_end_in_time_and_ready_stays_prompt(
     assert max(ready_s) < 2.0, ready_s
     # Nothing half-stored: one conversation of two messages per 200, nothing for the others.
     ok = statuses.count(200)
-    assert stored(db_url) == (before[0] + ok, before[1] + 2 * ok)
+    assert row_counts(db_url) == (before[0] + ok, before[1] + 2 * ok)
     print(
         f"\n8 concurrent offline turns: statuses {sorted(statuses)}; "
         f"/ready max {max(ready_s) * 1000:.0f} ms over {len(ready_s)} probes"
