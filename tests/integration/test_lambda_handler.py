@@ -3,11 +3,12 @@ Function URL events, on MariaDB with the fake model."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import json
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -27,14 +28,21 @@ Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
 @pytest.fixture(scope="module")
-def handler(migrated_mysql_url: str) -> Handler:
+def handler(migrated_mysql_url: str) -> Iterator[Handler]:
     with pytest.MonkeyPatch.context() as env:
         env.setenv("KOPICHAT_MODEL", "fake")
         env.setenv("DATABASE_URL", migrated_mysql_url)
         sys.modules.pop("api.lambda_handler", None)
         module = importlib.import_module("api.lambda_handler")
     built: Handler = module.handler
-    return built
+    yield built
+    # Mangum runs every invocation on one event loop, as a warm Lambda does; tasks left on it
+    # (the event-stream library's shutdown watcher) are ended here, not at interpreter exit.
+    loop = asyncio.get_event_loop_policy().get_event_loop()
+    pending = asyncio.all_tasks(loop)
+    for task in pending:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
 
 
 @pytest.mark.parametrize("shape", SHAPES)
