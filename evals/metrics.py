@@ -10,7 +10,7 @@ from typing import Any
 from evals.openings import OpeningVerdict, correct_rate
 from evals.runner import DialogueRecord, TurnRecord
 
-# The final stdout line has exactly these keys (issue 8).
+# The final stdout line has exactly these keys, in this order: tools read them by name.
 SUMMARY_KEYS = (
     "dialogues",
     "openings_correct_rate",

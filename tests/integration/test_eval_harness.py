@@ -45,7 +45,7 @@ def run_eval(tmp: Path, env: dict[str, str], *args: str, timeout_s: float = 300)
     assert done.returncode == 0, done.stderr[-3000:]
     last = done.stdout.strip().splitlines()[-1]
     summary: dict[str, Any] = json.loads(last)
-    assert tuple(summary) == SUMMARY_KEYS  # exactly the keys of issue 8, in order
+    assert tuple(summary) == SUMMARY_KEYS  # exactly the documented keys, in order
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert results["summary"] == summary
     summary["file"] = results

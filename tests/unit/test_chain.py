@@ -82,7 +82,7 @@ def test_structured_opening_with_nothing_debatable_fixes_no_side() -> None:
 
 
 def test_a_structured_opening_that_is_not_json_never_shows_its_text() -> None:
-    # Issue 8: an answer that does not conform never reaches the user as raw text; the rules
+    # An answer that does not conform never reaches the user as raw text; the rules
     # read the message instead, with no second model call.
     opening = asyncio.run(
         _responder("Sure, let's debate!").open("Cats rule, dogs drool", [], "v1", 5.0)

@@ -65,7 +65,7 @@ def test_nothing_debatable_gives_no_stance(message: str) -> None:
     assert analyze_opening(message) is None
 
 
-# --- issue 8: the cases it names, and the rules' guarantees -------------------------------
+# --- messages the earlier rules misread, and the rules' guarantees ---------------------------
 
 from agent.opening_phrases import ASK_FOR_SIDE, ASK_FOR_TOPIC, ask_for  # noqa: E402
 from agent.opening_rules import OpeningKind, read_opening  # noqa: E402
