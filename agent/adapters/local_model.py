@@ -265,7 +265,11 @@ class LocalDebateModel(BaseChatModel):
                     break
         raw = "".join(pieces)
         cut_off = finish_reason == "length"
-        text = tidy_reply(turn.prefill.strip(), raw, earlier, cut_off=cut_off)
+        # What the reply may quote: the user's own words and the debate's thesis (in the system).
+        quotable = "\n".join(
+            [turn.system, *(said for role, said in turn.history if role == "user"), turn.message]
+        )
+        text = tidy_reply(turn.prefill.strip(), raw, earlier, cut_off=cut_off, quotable=quotable)
         return Generation(
             text=text,
             prompt_tokens=len(plan.tokens),

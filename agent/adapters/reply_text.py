@@ -1,7 +1,8 @@
 """Tidying a small model's raw reply: whole sentences, no list debris, no sentence it already said.
 
 The offline model tends to number its points ("1. ... 2. ..."), to stop at the token limit in the
-middle of a sentence or on a bare list number ("3."), and to say again what it said a turn ago.
+middle of a sentence or on a bare list number ("3."), to say again what it said a turn ago, and to
+put words in the user's mouth ("as you mentioned earlier, ...", or a quotation nobody wrote).
 These functions work on plain text and know nothing of the model.
 """
 
@@ -15,6 +16,17 @@ _SENTENCE_END = re.compile(r"[.!?\u3002\uff01\uff1f][\"'\u201d\u2019)\]]*(?=\s|$
 _LIST_MARKER = re.compile(r"(?m)^\s*(?:\d{1,2}[.)]|[-*\u2022])\s+")
 _DANGLING_NUMBER = re.compile(r"(?:^|\s)\d{1,2}[.)]?\s*$")
 _SPACES = re.compile(r"\s+")
+# "as you said", ", as you mentioned earlier,": claims the user made, which they seldom did.
+_ATTRIBUTION = re.compile(
+    r"(?:,\s*)?\bas you(?:'ve| have)? (?:just |already )?"
+    r"(?:mentioned|said|stated|pointed out|noted|claimed|suggested|admitted|agreed|argued)"
+    r"(?: (?:earlier|before|above|previously|yourself))?\s*,?",
+    re.IGNORECASE,
+)
+# A quotation of three words or more in double quotes (straight, curly or guillemets).
+_QUOTATION = re.compile(
+    r"[\"\u201c\u201e\u00ab]\s*([^\"\u201c\u201d\u00ab\u00bb]+?)\s*[\"\u201d\u00bb]"
+)
 
 
 def as_prose(text: str) -> str:
@@ -40,19 +52,48 @@ def _normalized(sentence: str) -> str:
     return re.sub(r"[^\w]+", " ", sentence.casefold()).strip()
 
 
-def tidy_reply(prefix: str, generated: str, earlier_replies: list[str], *, cut_off: bool) -> str:
+def drop_attributions(text: str, *, at_sentence_start: bool = True) -> str:
+    """`text` without "as you said"-style clauses. `at_sentence_start`: whether `text` begins a
+    sentence (False when it continues a started answer such as "That is true because")."""
+    while match := _ATTRIBUTION.search(text):
+        before, after = text[: match.start()].rstrip(), text[match.end() :].lstrip()
+        opened_a_sentence = before.endswith((".", "!", "?")) if before else at_sentence_start
+        if opened_a_sentence:
+            after = after[:1].upper() + after[1:]
+        joiner = "" if not before or after[:1] in ".,;:!?" else " "
+        text = f"{before}{joiner}{after}"
+    return text
+
+
+def invents_a_quotation(sentence: str, quotable: str) -> bool:
+    """Whether `sentence` quotes three words or more that are not in `quotable` (what the user
+    wrote and the bot's own thesis)."""
+    source = f" {_normalized(quotable)} "
+    for match in _QUOTATION.finditer(sentence):
+        quoted = _normalized(match.group(1))
+        if len(quoted.split()) >= 3 and f" {quoted} " not in source:
+            return True
+    return False
+
+
+def tidy_reply(
+    prefix: str, generated: str, earlier_replies: list[str], *, cut_off: bool, quotable: str
+) -> str:
     """The reply the user sees: `prefix` (the started answer, kept as is) plus the generated text
-    as prose, without sentences the bot said in `earlier_replies`, and, when the token limit cut
-    it (`cut_off`), without the unfinished last sentence.
+    as prose, without sentences the bot said in `earlier_replies`, without "as you said" clauses
+    or sentences that quote what nobody wrote (in `quotable`), and, when the token limit cut it
+    (`cut_off`), without the unfinished last sentence.
 
     If nothing new would be left, its first sentence is kept (a repeat is better than nothing)."""
-    whole, rest = sentences(as_prose(generated))
+    starts_sentence = not prefix or prefix.rstrip()[-1:] in ".!?"
+    prose = drop_attributions(as_prose(generated), at_sentence_start=starts_sentence)
+    whole, rest = sentences(prose)
     said = {_normalized(s) for reply in earlier_replies for s in sentences(as_prose(reply))[0]}
     said |= {_normalized(s) for s in sentences(prefix)[0]}
     fresh: list[str] = []
     for sentence in whole:
         key = _normalized(sentence)
-        if key and key not in said:
+        if key and key not in said and not invents_a_quotation(sentence, quotable):
             fresh.append(sentence)
             said.add(key)  # and not twice in this reply either
     fresh = fresh or whole[:1]

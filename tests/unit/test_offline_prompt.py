@@ -8,7 +8,13 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 from agent.adapters.chatml import ChatmlTurn, PromptPlan, plan_prompt, segment
 from agent.adapters.no_repeat import NoRepeatProcessor
-from agent.adapters.reply_text import as_prose, sentences, tidy_reply
+from agent.adapters.reply_text import (
+    as_prose,
+    drop_attributions,
+    invents_a_quotation,
+    sentences,
+    tidy_reply,
+)
 
 
 def tokenize(text: str) -> list[int]:
@@ -107,15 +113,20 @@ def test_a_message_too_long_for_the_context_keeps_its_end() -> None:
 
 def test_tidy_reply_ends_on_a_whole_sentence_and_drops_list_debris() -> None:
     raw = " First, offices waste hours.\n2. Second, homes are quiet.\n3."
-    assert tidy_reply("I hold: X.", raw, [], cut_off=True) == (
+    assert tidy_reply("I hold: X.", raw, [], cut_off=True, quotable="") == (
         "I hold: X. First, offices waste hours. Second, homes are quiet."
     )
-    assert tidy_reply("P.", " One point. And a half", [], cut_off=True) == "P. One point."
-    assert tidy_reply("P.", " Only a fragment", [], cut_off=True) == "P. Only a fragment\u2026"
-    assert as_prose("1. a\n2) b\n- c") == "a b c"
-    assert tidy_reply("It is true because", ", as you said, it is.", [], cut_off=False) == (
-        "It is true because, as you said, it is."
+    assert (
+        tidy_reply("P.", " One point. And a half", [], cut_off=True, quotable="") == "P. One point."
     )
+    assert (
+        tidy_reply("P.", " Only a fragment", [], cut_off=True, quotable="")
+        == "P. Only a fragment\u2026"
+    )
+    assert as_prose("1. a\n2) b\n- c") == "a b c"
+    assert tidy_reply(
+        "It is true because", ", in short, it is.", [], cut_off=False, quotable=""
+    ) == ("It is true because, in short, it is.")
     assert sentences("It costs 5 euros. Fine! 3.") == (["It costs 5 euros.", "Fine!"], "")
     assert sentences("One. Two and") == (["One."], "Two and")
 
@@ -123,12 +134,53 @@ def test_tidy_reply_ends_on_a_whole_sentence_and_drops_list_debris() -> None:
 def test_tidy_reply_drops_sentences_the_bot_already_said() -> None:
     earlier = ["P. Homes are quiet. Offices are loud!"]
     raw = " Homes are quiet. Commutes waste an hour a day. offices are LOUD!"
-    assert tidy_reply("P.", raw, earlier, cut_off=False) == "P. Commutes waste an hour a day."
+    assert (
+        tidy_reply("P.", raw, earlier, cut_off=False, quotable="")
+        == "P. Commutes waste an hour a day."
+    )
     # Nothing new at all: the repeat is kept rather than an empty reply.
-    assert tidy_reply("P.", " Homes are quiet.", earlier, cut_off=False) == "P. Homes are quiet."
+    assert (
+        tidy_reply("P.", " Homes are quiet.", earlier, cut_off=False, quotable="")
+        == "P. Homes are quiet."
+    )
     # Nor twice in one reply, nor the started answer again.
-    assert tidy_reply("I hold.", " I hold. Tea wins. Tea wins. I hold.", [], cut_off=True) == (
-        "I hold. Tea wins."
+    assert tidy_reply(
+        "I hold.", " I hold. Tea wins. Tea wins. I hold.", [], cut_off=True, quotable=""
+    ) == ("I hold. Tea wins.")
+
+
+def test_tidy_reply_puts_no_words_in_the_users_mouth() -> None:
+    # The README's debate on the offline model once began like this.
+    prefix = "Pineapple belongs on pizza. That is true because"
+    raw = ", as you mentioned earlier, pineapple is a fruit. It adds sweetness."
+    assert tidy_reply(prefix, raw, [], cut_off=False, quotable="") == (
+        "Pineapple belongs on pizza. That is true because pineapple is a fruit. It adds sweetness."
+    )
+    assert drop_attributions("As you said earlier, tea wins. It does, as you have admitted.") == (
+        "Tea wins. It does."
+    )
+    assert drop_attributions("as you pointed out, it wins.", at_sentence_start=False) == "it wins."
+    assert drop_attributions("Nothing was said as you walked in.") == (
+        "Nothing was said as you walked in."
+    )
+    # A quotation of what nobody wrote goes; the user's own words and the thesis may be quoted.
+    user = "Fruit on pizza is wrong, and sweet toppings ruin the crust."
+    raw = (
+        ' When someone says "you\'re right to be wrong about pineapple" they are not right.'
+        ' You claim that "sweet toppings ruin the crust", yet they do not. Ham needs "sweet" notes.'
+    )
+    assert tidy_reply("P.", raw, [], cut_off=False, quotable=user) == (
+        'P. You claim that "sweet toppings ruin the crust", yet they do not.'
+        ' Ham needs "sweet" notes.'
+    )
+    assert (
+        invents_a_quotation(
+            "\u201cPineapple belongs on pizza\u201d, I say.", "Pineapple belongs on pizza."
+        )
+        is False
+    )
+    assert (
+        invents_a_quotation("\u00abLa pizza est finie\u00bb, dis-tu.", "J'aime la pizza.") is True
     )
 
 
