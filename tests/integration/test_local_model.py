@@ -6,14 +6,16 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from agent.adapters.chain_responder import ChainResponder
 from agent.adapters.chat_models import make_chat_model
-from agent.adapters.local_model import smollm2_path
+from agent.adapters.local_model import LocalDebateModel, smollm2_path
 from agent.adapters.local_model_check import check_offline_model
 from agent.adapters.prompt_files import load_prompt_library
 from agent.errors import ConfigError
@@ -38,6 +40,28 @@ def test_the_offline_model_loads_and_argues_its_side() -> None:
     )
     assert generated.strip(), "the model added nothing after the prefix"
     print(f"\noffline model: one opening reply in {elapsed:.2f} s: {opening.reply!r}")
+
+
+def test_a_conversation_resumes_from_the_cache_after_another_one_ran() -> None:
+    model = LocalDebateModel(model_path=str(smollm2_path()), max_tokens=12)
+    never = threading.Event()
+
+    def turn(system: str, history: list[BaseMessage], message: str) -> tuple[str, int]:
+        messages = [SystemMessage(system), *history, HumanMessage(message)]
+        generation = model.complete(messages, never)
+        assert generation.text.strip()
+        return generation.text, generation.reused_tokens
+
+    tea = "You argue that tea beats coffee. Stay on that side in every reply."
+    coffee = "You argue that coffee beats tea. Stay on that side in every reply."
+    first, _ = turn(tea, [], "Coffee wakes me up.")
+    turn(coffee, [], "Tea is calmer.")  # the live context is now the other debate
+    _, reused = turn(tea, [HumanMessage("Coffee wakes me up."), AIMessage(first)], "Prove it.")
+    assert reused > 0, "the tea debate was evaluated again from scratch"
+    # Saved states carry no logits matrix (one row), so the cache's byte budget is the truth.
+    states = list(model._llama.cache.cache_state.values())
+    assert len(states) >= 2
+    assert all(state.scores.nbytes <= 4 * model._llama.n_vocab() for state in states)
 
 
 # A stand-in for a llama.cpp build that does not suit the CPU: importing it dies of SIGSEGV, as
