@@ -46,6 +46,14 @@ _PACKAGES = (
 )
 
 
+# /proc/cpuinfo flag -> how the machine line names it, widest first.
+_VECTOR_FLAGS = (
+    ("amx_tile", "AVX-512 and AMX"),
+    ("avx512f", "AVX-512"),
+    ("avx2", "AVX2, no AVX-512"),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Machine:
     cpu: str
@@ -59,10 +67,21 @@ class Machine:
     @staticmethod
     def describe(mariadb: str) -> Machine:
         cpu = platform.processor() or "?"
+        # A VM often names only "AMD EPYC" or "Intel Xeon": family, model and the widest vector
+        # instructions tell runs on different machines apart.
+        fields: dict[str, str] = {}
         for line in _read_lines("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+            if not line.strip():
+                break  # the first processor is enough
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip(), value.strip())
+        if "model name" in fields:
+            flags = set(fields.get("flags", "").split())
+            widest = next((name for flag, name in _VECTOR_FLAGS if flag in flags), "no AVX2")
+            cpu = (
+                f"{fields['model name']} (family {fields.get('cpu family', '?')}, "
+                f"model {fields.get('model', '?')}; {widest})"
+            )
         memory = 0.0
         for line in _read_lines("/proc/meminfo"):
             if line.startswith("MemTotal:"):
