@@ -107,7 +107,12 @@ async def run_phase(
 
     Warm-up rounds (`warmup_turns` conversations each, 0 for all) are not measured."""
     cells = {(t.app, t.seeded.length): Cell(t.app, t.seeded.length, concurrency) for t in targets}
-    limits = httpx.Limits(max_connections=concurrency + 4, max_keepalive_connections=concurrency)
+    # A client's idle connections wait while the other targets run. uvicorn closes a connection
+    # idle for 5 s, which is also httpx's default expiry: a request sent on one just as the server
+    # closes it fails with ReadError (it did, in 2 of 4 full runs). The client lets go first.
+    limits = httpx.Limits(
+        max_connections=concurrency + 4, max_keepalive_connections=concurrency, keepalive_expiry=2.0
+    )
     clients = {t.base_url: httpx.AsyncClient(limits=limits, timeout=60.0) for t in targets}
     try:
         for _ in range(warmup_rounds):
