@@ -16,11 +16,13 @@ _SENTENCE_END = re.compile(r"[.!?\u3002\uff01\uff1f][\"'\u201d\u2019)\]]*(?=\s|$
 _LIST_MARKER = re.compile(r"(?m)^\s*(?:\d{1,2}[.)]|[-*\u2022])\s+")
 _DANGLING_NUMBER = re.compile(r"(?:^|\s)\d{1,2}[.)]?\s*$")
 _SPACES = re.compile(r"\s+")
-# "as you said", ", as you mentioned earlier,": claims the user made, which they seldom did.
+# "As you said, ...", "..., as you mentioned earlier, ...": claims the user made, which they
+# seldom did. Only as a clause set off by commas or the sentence's start or end, so that "things
+# are not as you claimed" stays.
 _ATTRIBUTION = re.compile(
-    r"(?:,\s*)?\bas you(?:'ve| have)? (?:just |already )?"
+    r"(?:^|(?<=[.!?])\s+|,\s*)as you(?:'ve| have)? (?:just |already )?"
     r"(?:mentioned|said|stated|pointed out|noted|claimed|suggested|admitted|agreed|argued)"
-    r"(?: (?:earlier|before|above|previously|yourself))?\s*,?",
+    r"(?: (?:earlier|before|above|previously|yourself))?(?:\s*,|(?=\s*[.!?]|\s*$))",
     re.IGNORECASE,
 )
 # A quotation of three words or more in double quotes (straight, curly or guillemets).

@@ -163,6 +163,8 @@ def test_tidy_reply_puts_no_words_in_the_users_mouth() -> None:
     assert drop_attributions("Nothing was said as you walked in.") == (
         "Nothing was said as you walked in."
     )
+    assert drop_attributions("Things are not as you claimed.") == "Things are not as you claimed."
+    assert drop_attributions("Tea wins. As you noted, it is calm") == "Tea wins. It is calm"
     # A quotation of what nobody wrote goes; the user's own words and the thesis may be quoted.
     user = "Fruit on pizza is wrong, and sweet toppings ruin the crust."
     raw = (
