@@ -61,18 +61,19 @@ ARG KOPICHAT_EXTRAS=local
 RUN apt-get update \
     && apt-get install -y --no-install-recommends build-essential \
     && rm -rf /var/lib/apt/lists/*
-# Portable llama.cpp build: no -march=native (the image runs on other CPUs) and no OpenMP
-# (libgomp is absent from the slim runtime image).
 ENV PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_OPENMP=OFF"
+    PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 WORKDIR /src
 COPY pyproject.toml requirements.lock README.md ./
+COPY scripts/llama-cmake-args.sh ./scripts/
 COPY agent ./agent
 COPY api ./api
+# llama.cpp for the same portable baseline as `make install` (the image runs on other CPUs),
+# without OpenMP (libgomp is absent from the slim runtime image).
 RUN if [ -n "${KOPICHAT_EXTRAS}" ]; then spec=".[${KOPICHAT_EXTRAS}]"; else spec="."; fi \
-    && /opt/venv/bin/pip install -c requirements.lock "${spec}" \
+    && CMAKE_ARGS="$(bash scripts/llama-cmake-args.sh portable) -DGGML_OPENMP=OFF" \
+       /opt/venv/bin/pip install -c requirements.lock "${spec}" \
     && find /opt/venv -depth -type d -name __pycache__ -exec rm -rf {} +
 
 # Server: final stage. It has no compiler or headers, and runs as a non-root user.

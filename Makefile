@@ -35,7 +35,7 @@ install: $(STAMP) chromium ## Create .venv and install everything, the offline m
 # Re-installs only when pyproject.toml, the lock or the llama build script changed since the last
 # install. Then a smoke run of the offline model in a child process: a build that crashes on this
 # CPU stops the install here with one line, not with a segfault later.
-$(STAMP): pyproject.toml $(LOCK) scripts/install-llama.sh
+$(STAMP): pyproject.toml $(LOCK) scripts/install-llama.sh scripts/llama-cmake-args.sh
 	@$(MAKE) --no-print-directory check-tools
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "kopichat: installing into $(VENV) (the first time builds llama-cpp-python: 3-6 minutes)"

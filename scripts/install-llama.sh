@@ -4,17 +4,8 @@
 #
 #   scripts/install-llama.sh <venv> <portable|native>
 #
-# portable (the default of `make install`): x86-64-v3, i.e. SSE4.2, AVX, AVX2, FMA, F16C and BMI2,
-#   and nothing newer. Every x86-64 server CPU since Intel Haswell (2013) and AMD Zen (2017) has
-#   these, so one build runs on AMD EPYC and on Intel Xeon alike. AVX-512 and AMX stay off: they
-#   are what a native build adds on a Xeon, and such a build crashed on its first token in a VM
-#   whose CPU reported them. llama.cpp's runtime CPU dispatch (GGML_BACKEND_DL with
-#   GGML_CPU_ALL_VARIANTS) is not used: llama-cpp-python never loads backend libraries, so the
-#   model would find no CPU backend. The flags are spelled out rather than left to GGML_NATIVE=OFF,
-#   whose defaults drop even AVX when SOURCE_DATE_EPOCH is set. On ARM the x86 flags are ignored
-#   and the build targets the generic ARMv8 baseline.
-# native (opt-in, KOPICHAT_LLAMA_BUILD=native): -march=native, for speed on this machine only.
-#   Never ship or share it: it may crash on another CPU.
+# The flags of each build (portable: x86-64-v3; native: -march=native) and why: see
+# scripts/llama-cmake-args.sh, which the Dockerfile's server image uses too.
 #
 # The build takes 3-6 minutes on 2 cores, once per build flavour: the wheel is kept, so switching
 # back and forth only reinstalls it. pip's own wheel cache is bypassed on purpose: it keys wheels
@@ -25,19 +16,7 @@ venv=${1:?usage: install-llama.sh <venv> <portable|native>}
 build=${2:?usage: install-llama.sh <venv> <portable|native>}
 here=$(cd "$(dirname "$0")/.." && pwd)
 
-case "$build" in
-  portable)
-    cmake_args="-DGGML_NATIVE=OFF -DGGML_SSE42=ON -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON"
-    cmake_args+=" -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX_VNNI=OFF -DGGML_AVX512=OFF"
-    cmake_args+=" -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF -DGGML_AVX512_BF16=OFF"
-    cmake_args+=" -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
-    ;;
-  native) cmake_args="-DGGML_NATIVE=ON" ;;
-  *)
-    echo "kopichat: KOPICHAT_LLAMA_BUILD must be 'portable' or 'native', not '$build'" >&2
-    exit 2
-    ;;
-esac
+cmake_args=$(bash "$here/scripts/llama-cmake-args.sh" "$build")
 
 version=$(sed -n 's/^llama[-_]cpp[-_]python==//Ip' "$here/requirements.lock")
 [ -n "$version" ] || { echo "kopichat: requirements.lock pins no llama-cpp-python" >&2; exit 2; }

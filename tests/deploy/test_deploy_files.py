@@ -101,6 +101,28 @@ def test_final_stages_carry_no_build_tools_and_no_offline_model() -> None:
     assert "llama" not in lambda_build
 
 
+def test_the_server_image_builds_llama_cpp_for_the_portable_baseline() -> None:
+    # The same flags as `make install`, from the one script that holds them, plus no OpenMP.
+    stages = {stage.name: stage for stage in dockerfile_stages(DOCKERFILE.read_text())}
+    build = "\n".join(stages["server-build"].instructions)
+    assert "COPY scripts/llama-cmake-args.sh ./scripts/" in build
+    assert 'CMAKE_ARGS="$(bash scripts/llama-cmake-args.sh portable) -DGGML_OPENMP=OFF"' in build
+    assert "!scripts/llama-cmake-args.sh" in (ROOT / ".dockerignore").read_text().splitlines()
+    printed = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "llama-cmake-args.sh"), "portable"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=10,
+    ).stdout.split()
+    assert {"-DGGML_NATIVE=OFF", "-DGGML_AVX2=ON", "-DGGML_FMA=ON", "-DGGML_F16C=ON"} <= set(
+        printed
+    )
+    beyond_baseline = [f for f in printed if f.endswith("=ON") and ("512" in f or "AMX" in f)]
+    assert not beyond_baseline
+    assert "-DGGML_AVX_VNNI=OFF" in printed
+
+
 def test_dockerignore_keeps_secrets_and_caches_out() -> None:
     lines = (ROOT / ".dockerignore").read_text().splitlines()
     patterns = [line for line in lines if line and not line.startswith("#")]
