@@ -70,12 +70,12 @@ def drop_attributions(text: str, *, at_sentence_start: bool = True) -> str:
 def invents_a_quotation(sentence: str, quotable: str) -> bool:
     """Whether `sentence` quotes three words or more that are not in `quotable` (what the user
     wrote and the bot's own thesis)."""
+    quotations = [_normalized(match.group(1)) for match in _QUOTATION.finditer(sentence)]
+    quotations = [quoted for quoted in quotations if len(quoted.split()) >= 3]
+    if not quotations:  # the usual case: nothing to look up
+        return False
     source = f" {_normalized(quotable)} "
-    for match in _QUOTATION.finditer(sentence):
-        quoted = _normalized(match.group(1))
-        if len(quoted.split()) >= 3 and f" {quoted} " not in source:
-            return True
-    return False
+    return any(f" {quoted} " not in source for quoted in quotations)
 
 
 def tidy_reply(
