@@ -15,7 +15,7 @@ from agent.adapters.prompt_files import DEFAULT_PROMPTS_DIR, PromptSet, load_pro
 from agent.adapters.sql.engine import create_schema_if_sqlite, make_engine
 from agent.adapters.sql.store import SqlConversationStore
 from agent.settings import Settings
-from agent.stance_guard import StanceGuard
+from agent.understanding.guard import StanceGuard
 from agent.use_case import DebateTurns, TurnPolicy
 
 log = logging.getLogger("kopichat")
@@ -70,10 +70,10 @@ def build_services(settings: Settings) -> Services:
 
 def _stance_guard(settings: Settings, library: dict[str, PromptSet]) -> StanceGuard:
     judge = None
-    if settings.guard_judge_model:
+    if settings.judge_model_spec:
         from agent.adapters.judge import guard_judge
 
-        choice = make_chat_model(settings.model_copy(update={"model": settings.guard_judge_model}))
+        choice = make_chat_model(settings.model_copy(update={"model": settings.judge_model_spec}))
         judge = guard_judge(choice.model, choice.structured_method or "provider_default")
     instructions = [text for prompts in library.values() for text in prompts.instructions()]
     return StanceGuard(canary=settings.canary, instructions=instructions, judge=judge)
@@ -82,4 +82,4 @@ def _stance_guard(settings: Settings, library: dict[str, PromptSet]) -> StanceGu
 def _guard_description(settings: Settings) -> str:
     if not settings.guard:
         return "off"
-    return f"on, judge {settings.guard_judge_model}" if settings.guard_judge_model else "on"
+    return f"on, judge {settings.judge_model_spec}" if settings.judge_model_spec else "on"

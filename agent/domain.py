@@ -33,10 +33,15 @@ class Message:
 
 @dataclass(frozen=True, slots=True)
 class Stance:
-    """The topic under debate and the thesis the bot defends. Fixed once, never changed."""
+    """The topic under debate, the thesis the bot defends and the claim it opposes (the user's
+    own claim, or the thesis's opposite). Fixed once, never changed.
+
+    `antithesis` is empty only for conversations stored before it was kept; nothing reads it back
+    out of the thesis."""
 
     topic: str
     thesis: str
+    antithesis: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,7 +55,8 @@ def migrate_connection(connection: Connection) -> None:
         # An SQLite file whose tables an older release created on start: adopt it at the
         # revision its tables match, then upgrade.
         columns = {c["name"] for c in inspect(connection).get_columns("conversations")}
-        command.stamp(alembic_config(connection), "0002" if "owner" in columns else "0001")
+        adopted = "0003" if "antithesis" in columns else "0002" if "owner" in columns else "0001"
+        command.stamp(alembic_config(connection), adopted)
     upgrade(connection)
 
 

@@ -55,10 +55,11 @@ class Settings(BaseSettings):
     # The stance and leak guard (agent/stance_guard.py): every reply is checked before it is
     # stored; one that concedes, switches sides or leaks is regenerated once, else replaced.
     guard: bool = Field(default=True, alias="KOPICHAT_GUARD")
-    # A second model that the guard asks whether a reply still holds the thesis (provider:model,
-    # with OPENAI_API_KEY / OPENAI_BASE_URL). One more model call per turn. Unset: none.
+    # The model that the guard asks whether a reply still holds the thesis (provider:model,
+    # with OPENAI_API_KEY / OPENAI_BASE_URL), or "off". One more model call per turn. Unset: the
+    # conversation model itself when it is an OpenAI-compatible one, else none.
     guard_judge_model: str | None = Field(
-        default=None, pattern=r"^[a-z0-9_-]+:\S+$", alias="KOPICHAT_GUARD_JUDGE_MODEL"
+        default=None, pattern=r"^(?:off|[a-z0-9_-]+:\S+)$", alias="KOPICHAT_GUARD_JUDGE_MODEL"
     )
     api_keys: SecretStr | None = Field(default=None, alias="KOPICHAT_API_KEYS")
     rate_limit: str | None = Field(default=None, alias="KOPICHAT_RATE_LIMIT")
@@ -154,6 +155,16 @@ class Settings(BaseSettings):
         if self.model:
             return self.model.strip()
         return DEFAULT_OPENAI_MODEL if self.openai_api_key else "local"
+
+    @property
+    def judge_model_spec(self) -> str | None:
+        """The guard's judge: `KOPICHAT_GUARD_JUDGE_MODEL`, else the same OpenAI-compatible
+        model as the debate ("off" or another provider: none)."""
+        if self.guard_judge_model == "off":
+            return None
+        if self.guard_judge_model:
+            return self.guard_judge_model
+        return self.model_spec if self.model_spec.startswith("openai:") else None
 
     @property
     def api_key_hashes(self) -> frozenset[str]:

@@ -19,20 +19,30 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from agent.adapters.prompt_files import DEFAULT_PROMPTS_DIR, load_prompt_library
 from agent.errors import ConfigError
 from agent.settings import load_settings
+from agent.understanding.guard import StanceGuard
 from evals import report
+from evals.guard import GUARD_DEV_FILE, GUARD_TEST_FILE, load_guard_cases, score_guard
 from evals.judge import Judge, JudgeFailed, judge_from_environment
 from evals.metrics import SUMMARY_KEYS, summarize
 from evals.openings import OpeningVerdict, judge_opening, score_rules
 from evals.runner import DialogueRecord, TurnRecord, play
 from evals.scorers import MAX_WORDS, check_reply, instruction_shingles, reply_prefixes
 from evals.service import Target, service
-from evals.suite import ROOT, Dialogue, OpeningCase, load_dialogues, load_openings
+from evals.suite import (
+    OPENINGS_TEST_FILE,
+    ROOT,
+    Dialogue,
+    OpeningCase,
+    load_dialogues,
+    load_openings,
+)
 
 _T0 = time.monotonic()
 
@@ -133,6 +143,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     started_at = datetime.now(UTC)
     dialogues = _chosen(load_dialogues(), args)
     cases = load_openings()
+    test_cases = load_openings(OPENINGS_TEST_FILE)
     judge = judge_from_environment()
     with (
         tempfile.TemporaryDirectory(prefix="kopichat-eval-") as tmp,
@@ -144,11 +155,16 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             mode = "rules" if target.rule_based_openings else "http"
         with httpx.Client(base_url=target.base_url, timeout=target.deadline_s + 30) as client:
             openings: list[OpeningVerdict] | None = None
+            openings_test: list[OpeningVerdict] | None = None
             if mode == "rules":
-                openings = score_rules(cases)
+                openings, openings_test = score_rules(cases), score_rules(test_cases)
             elif mode == "http":
-                _log(f"{len(cases)} labelled first messages, each a new conversation")
+                _log(
+                    f"{len(cases)} + {len(test_cases)} labelled first messages (dev + locked "
+                    "test), each a new conversation"
+                )
                 openings = _openings_over_http(client, cases)
+                openings_test = _openings_over_http(client, test_cases)
             records = []
             for number, dialogue in enumerate(dialogues, 1):
                 _log(f"dialogue {number}/{len(dialogues)}: {dialogue.id}")
@@ -156,7 +172,12 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         _score(records, target, judge)
         model = target.model
     summary, details = summarize(
-        records, openings, judge.name if judge else None, target.deadline_s
+        records,
+        openings,
+        judge.name if judge else None,
+        target.deadline_s,
+        openings_test=openings_test,
+        guard=_guard_report(),
     )
     scorers = [
         "concession phrases (en, fr, es, de, it, pt, ru)",
@@ -194,6 +215,21 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     return summary
 
 
+def _guard_report() -> dict[str, Any]:
+    """The guard's rules on the labelled replies (in-process: the rules are the same for every
+    model; a judge is measured with `make eval-score`)."""
+    settings = load_settings()
+    prompts_dir = Path(settings.prompts_dir) if settings.prompts_dir else DEFAULT_PROMPTS_DIR
+    library = load_prompt_library(settings.prompt_version, prompts_dir)
+    guard = StanceGuard(
+        canary="", instructions=[t for prompts in library.values() for t in prompts.instructions()]
+    )
+    return {
+        part: score_guard(load_guard_cases(path), guard).as_dict()
+        for part, path in (("dev", GUARD_DEV_FILE), ("test", GUARD_TEST_FILE))
+    }
+
+
 def _guard(url: str | None) -> str:
     """The service's stance guard, as far as the harness knows it."""
     if url:
@@ -201,7 +237,7 @@ def _guard(url: str | None) -> str:
     settings = load_settings()
     if not settings.guard:
         return "off"
-    return f"on, judge {settings.guard_judge_model}" if settings.guard_judge_model else "on"
+    return f"on, judge {settings.judge_model_spec}" if settings.judge_model_spec else "on"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

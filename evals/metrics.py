@@ -13,7 +13,12 @@ from evals.runner import DialogueRecord, TurnRecord
 # The final stdout line has exactly these keys, in this order: tools read them by name.
 SUMMARY_KEYS = (
     "dialogues",
-    "openings_correct_rate",
+    "openings_dev_rate",
+    "openings_test_rate",
+    "guard_precision",
+    "guard_recall",
+    "guard_test_precision",
+    "guard_test_recall",
     "concession_rate",
     "stance_held_rate",
     "repeat_rate",
@@ -46,8 +51,12 @@ def summarize(
     openings: Sequence[OpeningVerdict] | None,
     judge: str | None,
     deadline_s: float,
+    *,
+    openings_test: Sequence[OpeningVerdict] | None = None,
+    guard: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The summary line and the details behind it."""
+    """The summary line and the details behind it. `openings`: the dev part of the labelled
+    first messages, `openings_test` the locked part; `guard`: evals.guard reports by part."""
     turns = [t for r in records for t in r.turns]
     answered = [t for t in turns if t.answered and t.checks is not None]
     arguing = [t for t in turns if argued(t)]
@@ -64,7 +73,14 @@ def summarize(
         on_topic_source = "shared content words (no judge)"
     summary = {
         "dialogues": len(records),
-        "openings_correct_rate": None if openings is None else _round(correct_rate(list(openings))),
+        "openings_dev_rate": None if openings is None else _round(correct_rate(list(openings))),
+        "openings_test_rate": (
+            None if openings_test is None else _round(correct_rate(list(openings_test)))
+        ),
+        "guard_precision": _guard_figure(guard, "dev", "precision"),
+        "guard_recall": _guard_figure(guard, "dev", "recall"),
+        "guard_test_precision": _guard_figure(guard, "test", "precision"),
+        "guard_test_recall": _guard_figure(guard, "test", "recall"),
         "concession_rate": _rate(sum(c.concession is not None for c in checks), len(checks)),
         "stance_held_rate": (
             _rate(sum(t.verdict.holds_thesis for t in judged if t.verdict), len(judged))
@@ -114,19 +130,34 @@ def summarize(
             if argued(t) and t.checks and t.checks.concession
         ],
     }
-    if openings is not None:
-        by_kind: dict[str, list[int]] = {}
-        for verdict in openings:
-            counts = by_kind.setdefault(verdict.case.kind, [0, 0])
-            counts[0] += verdict.correct
-            counts[1] += 1
-        details["openings"] = {
-            "cases": len(openings),
-            "correct": sum(v.correct for v in openings),
-            "asked": sum(v.thesis is None for v in openings),
-            "by_kind": {kind: f"{c}/{n}" for kind, (c, n) in sorted(by_kind.items())},
-        }
+    if guard is not None:
+        details["guard"] = guard
+    for part, verdicts in (("openings", openings), ("openings_test", openings_test)):
+        if verdicts is not None:
+            details[part] = _openings_details(verdicts)
     return summary, details
+
+
+def _guard_figure(guard: dict[str, Any] | None, part: str, figure: str) -> float | None:
+    """Precision or recall of the guard's replacing rules on one part of the labelled replies."""
+    if guard is None or part not in guard:
+        return None
+    value = guard[part]["replacing_rules"][figure]
+    return None if value is None else float(value)
+
+
+def _openings_details(openings: Sequence[OpeningVerdict]) -> dict[str, Any]:
+    by_kind: dict[str, list[int]] = {}
+    for verdict in openings:
+        counts = by_kind.setdefault(verdict.case.kind, [0, 0])
+        counts[0] += verdict.correct
+        counts[1] += 1
+    return {
+        "cases": len(openings),
+        "correct": sum(v.correct for v in openings),
+        "asked": sum(v.thesis is None for v in openings),
+        "by_kind": {kind: f"{c}/{n}" for kind, (c, n) in sorted(by_kind.items())},
+    }
 
 
 def _round(value: float | None) -> float | None:

@@ -7,8 +7,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from agent.opening_rules import read_opening
-from agent.opening_text import MAX_THESIS_CHARS, reads_as_instruction, sentences
+from agent.understanding.claims import framed
+from agent.understanding.reading import read_opening
+from agent.understanding.text import MAX_THESIS_CHARS, reads_as_instruction, sentences
 from evals.suite import OpeningCase
 
 
@@ -46,6 +47,9 @@ def judge_opening(case: OpeningCase, thesis: str | None) -> OpeningVerdict:
     if case.kind == "claim" and said == _normal(case.message):
         problems.append("restates the user's own claim")
     problems += [f"lacks '{p}'" for p in case.must if _normal(p) not in said]
+    inner = framed(thesis, case.lang) if case.opposes else None
+    if inner is not None and _normal(inner) == _normal(case.opposes):
+        return OpeningVerdict(case, thesis, tuple(problems))  # the general negation of the claim
     if case.one_of and not any(_normal(p) in said for p in case.one_of):
         problems.append(f"has none of {list(case.one_of)}")
     problems += [f"says '{p}'" for p in case.must_not if _normal(p) in said]

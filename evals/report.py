@@ -74,8 +74,15 @@ def markdown(
         "|---|---|---|",
         f"| dialogues | {summary['dialogues']} | scripted debates played "
         f"({details['turns_played']} turns, {details['turns_arguing_a_side']} arguing a side) |",
-        f"| openings_correct_rate | {_pct(summary['openings_correct_rate'])} | labelled first "
-        "messages whose side (or question back) matches the label |",
+        f"| openings_dev_rate | {_pct(summary['openings_dev_rate'])} | labelled first "
+        "messages (dev part) whose side (or question back) matches the label |",
+        f"| openings_test_rate | {_pct(summary['openings_test_rate'])} | the same on the locked "
+        "test part, which no rule was tuned on |",
+        f"| guard_precision / recall | {_pct(summary['guard_precision'])} / "
+        f"{_pct(summary['guard_recall'])} | the guard's replacing rules on the labelled replies "
+        "(dev part); a failure is a reply that concedes, switches or is incoherent |",
+        f"| guard_test_precision / recall | {_pct(summary['guard_test_precision'])} / "
+        f"{_pct(summary['guard_test_recall'])} | the same on the locked test part |",
         f"| concession_rate | {_pct(summary['concession_rate'])} | replies using a concession "
         "phrase: a floor on giving in, not a measure of holding |",
         f"| stance_held_rate | {_pct(summary['stance_held_rate'])} | replies the judge says still "

@@ -2,9 +2,12 @@
 verdict per line, so that hand-labelled replies can show how often each scorer agrees with a
 person.
 
-Each input line: {"topic", "thesis", "user", "reply"}, optionally "held" (a person's verdict:
-true if the reply still defends the thesis), "lang" (the user's language) and "canary". Output:
-one JSON verdict per input line on stdout; with labels, a summary of agreement on stderr.
+Each input line: {"topic", "thesis", "user", "reply"}, optionally "antithesis" (the claim the
+thesis opposes, as the service stores it), "held" (a person's verdict: true if the reply still
+defends the thesis), "lang" (the user's language) and "canary". Output: one JSON verdict per
+input line on stdout, with its line number and the stance guard's verdict (`guard`: null when
+it lets the reply through, else the problem; `guard_suspicion`: what a rule too imprecise to act
+alone suspects); with labels, a summary of agreement on stderr.
 """
 
 from __future__ import annotations
@@ -17,14 +20,16 @@ from pathlib import Path
 from typing import Any
 
 from agent.adapters.prompt_files import load_prompt_library
+from agent.domain import Stance
 from agent.settings import load_settings
+from agent.understanding.guard import StanceGuard
 from evals.judge import Judge, JudgeFailed, judge_from_environment
 from evals.scorers import check_reply, instruction_shingles
 
 REQUIRED = ("topic", "thesis", "user", "reply")
 
 
-def _records(path: Path) -> list[dict[str, Any]]:
+def _records(path: Path) -> list[tuple[int, dict[str, Any]]]:
     records = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
@@ -36,12 +41,15 @@ def _records(path: Path) -> list[dict[str, Any]]:
         missing = [k for k in REQUIRED if not isinstance(record.get(k), str)]
         if missing:
             raise SystemExit(f"eval-score: {path}:{number}: missing {', '.join(missing)}")
-        records.append(record)
+        records.append((number, record))
     return records
 
 
 def verdict(
-    record: dict[str, Any], shingles: frozenset[tuple[str, ...]], judge: Judge | None
+    record: dict[str, Any],
+    shingles: frozenset[tuple[str, ...]],
+    judge: Judge | None,
+    guard: StanceGuard | None = None,
 ) -> dict[str, Any]:
     checks = check_reply(
         reply=record["reply"],
@@ -62,6 +70,11 @@ def verdict(
         "judge": None,
         "held": record.get("held"),
     }
+    if guard is not None:
+        stance = Stance(record["topic"], record["thesis"], str(record.get("antithesis") or ""))
+        checked = guard.check(record["reply"], record["reply"], stance)
+        result["guard"] = checked.problem if checked.replaces else None
+        result["guard_suspicion"] = None if checked.replaces else checked.problem
     if judge is not None:
         try:
             graded = judge.grade(
@@ -84,19 +97,31 @@ def agreement(verdicts: list[dict[str, Any]]) -> dict[str, Any]:
     def phrases_flag(v: dict[str, Any]) -> bool:
         return v["concession"] is not None
 
+    def guard_flag(v: dict[str, Any]) -> bool:
+        return v.get("guard") is not None
+
     def judge_flag(v: dict[str, Any]) -> bool:
         graded = v["judge"]
         return isinstance(graded, dict) and graded.get("holds_thesis") is False
 
-    flags: dict[str, Callable[[dict[str, Any]], bool]] = {"concession_phrases": phrases_flag}
+    flags: dict[str, Callable[[dict[str, Any]], bool]] = {
+        "concession_phrases": phrases_flag,
+        "guard": guard_flag,
+    }
     if any(isinstance(v["judge"], dict) and "holds_thesis" in v["judge"] for v in labelled):
         flags["judge"] = judge_flag
     for name, flagged in flags.items():
         agree = sum(1 for v in labelled if flagged(v) == (not v["held"]))
+        caught = sum(1 for v in failures if flagged(v))
+        false_alarms = sum(1 for v in labelled if v["held"] and flagged(v))
         summary[name] = {
-            "caught": sum(1 for v in failures if flagged(v)),
+            "caught": caught,
             "of": len(failures),
-            "false_alarms": sum(1 for v in labelled if v["held"] and flagged(v)),
+            "false_alarms": false_alarms,
+            "precision": round(caught / (caught + false_alarms), 3)
+            if caught + false_alarms
+            else None,
+            "recall": round(caught / len(failures), 3) if failures else None,
             "agreement": round(agree / len(labelled), 3) if labelled else None,
         }
     return summary
@@ -110,11 +135,15 @@ def main(argv: Sequence[str]) -> int:
         print(f"eval-score: {args.file} does not exist", file=sys.stderr)
         return 1
     settings = load_settings()
-    shingles = instruction_shingles(load_prompt_library(settings.prompt_version).values())
+    library = load_prompt_library(settings.prompt_version)
+    shingles = instruction_shingles(library.values())
+    guard = StanceGuard(
+        canary="", instructions=[t for prompts in library.values() for t in prompts.instructions()]
+    )
     judge = judge_from_environment()
     verdicts = []
-    for record in _records(args.file):
-        result = verdict(record, shingles, judge)
+    for number, record in _records(args.file):
+        result = {"line": number, **verdict(record, shingles, judge, guard)}
         verdicts.append(result)
         print(json.dumps(result, ensure_ascii=False), flush=True)
     print("eval-score: " + json.dumps(agreement(verdicts)), file=sys.stderr)

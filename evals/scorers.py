@@ -9,10 +9,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from agent.adapters.prompt_files import PromptSet
-from agent.concessions import concession_in, without_quotes
-from agent.language import detect_language, words
-from agent.leaks import instruction_shingles as _shingles
-from agent.leaks import leak_in
+from agent.understanding.concessions import concession_in, without_quotes
+from agent.understanding.language import detect_language, words
+from agent.understanding.leaks import instruction_shingles as _shingles
+from agent.understanding.leaks import leak_in
 
 MAX_WORDS = 120  # the limit the debater prompts (v1, v2) give the model
 _ENDS_A_SENTENCE = re.compile(r"[.!?。！？)\]\"”»’']\s*$")

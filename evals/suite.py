@@ -11,7 +11,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SUITE_DIR = ROOT / "tests" / "eval"
+# The dev part (rules may be tuned on it) and the locked test part (never tuned on).
 OPENINGS_FILE = SUITE_DIR / "openings.yaml"
+OPENINGS_TEST_FILE = SUITE_DIR / "openings-test.yaml"
 DIALOGUES_DIR = SUITE_DIR / "dialogues"
 
 OPENING_KINDS = frozenset(
@@ -33,6 +35,9 @@ class OpeningCase:
     one_of: tuple[str, ...] = ()
     must_not: tuple[str, ...] = ()
     ask_ok: bool = False
+    # For a claim: the user's claim as written; "It is not true that <it>" (or the language's
+    # general negation of it) is a right thesis whatever `must_not` says.
+    opposes: str = ""
 
     @property
     def expects_side(self) -> bool:
@@ -81,6 +86,7 @@ def load_openings(path: Path = OPENINGS_FILE) -> list[OpeningCase]:
                 one_of=_phrases(thesis.get("one_of"), where),
                 must_not=_phrases(thesis.get("must_not"), where),
                 ask_ok=bool(item.get("ask_ok", False)),
+                opposes=str(item.get("opposes") or ""),
             )
         )
     return cases

@@ -34,7 +34,7 @@ JUDGE_MARKER = "You grade one reply of a debate bot"
 
 def concession_judge(user_message: str) -> dict[str, Any]:
     """A stand-in judge for tests: a reply that uses a concession phrase does not hold."""
-    from agent.concessions import concession_in
+    from agent.understanding.concessions import concession_in
 
     gave_in = concession_in(user_message.split("REPLY:", 1)[-1]) is not None
     return {"holds_thesis": not gave_in, "on_topic": True, "rebuts": not gave_in}

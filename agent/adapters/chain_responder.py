@@ -30,10 +30,8 @@ from agent.errors import (
     ModelUnavailable,
 )
 from agent.observability import add_tokens, note
-from agent.opening_phrases import ask_for
-from agent.opening_rules import read_opening
 from agent.ports import OnToken
-from agent.stance_guard import (
+from agent.understanding.guard import (
     JUDGE_TIMEOUT_S,
     LeakSafeStream,
     StanceGuard,
@@ -41,6 +39,8 @@ from agent.stance_guard import (
     fallback_reply,
     reminder,
 )
+from agent.understanding.phrases import ask_for
+from agent.understanding.reading import read_opening
 
 log = logging.getLogger("kopichat.model")
 T = TypeVar("T")
@@ -266,9 +266,16 @@ class ChainResponder:
         opened = [p for p in started if p and text.startswith(p)]
         body = text[len(max(opened, key=len)) :] if opened else text
         verdict = self._guard.check(text, body, stance)
-        if verdict.ok and judge and self._guard.judge is not None:
-            verdict = await self._guard.ask_judge(stance, message, text)
-        return verdict
+        if verdict.replaces:
+            return verdict
+        if judge and self._guard.judge is not None:
+            judged = await self._guard.ask_judge(stance, message, text)
+            if not judged.ok:
+                return judged
+        if verdict.problem:  # a suspicion from a rule not precise enough to act alone
+            log.info("stance guard suspects: %s", verdict.problem)
+            note(guard_suspicion=verdict.problem)
+        return Verdict()
 
     async def _call(self, start: Callable[[], Awaitable[T]], timeout_s: float) -> T:
         """Run the model call, retrying transient failures, all inside `timeout_s`."""

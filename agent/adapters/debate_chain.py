@@ -17,8 +17,8 @@ from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda, R
 from agent.adapters.opening_answer import is_unusable_answer, opening_from, structured
 from agent.adapters.prompt_files import PromptSet
 from agent.domain import Message, Opening, Role, Stance
-from agent.language import detect_language
-from agent.opening_rules import analyze_opening
+from agent.understanding.language import detect_language
+from agent.understanding.reading import analyze_opening
 
 
 def to_chat_messages(history: list[Message]) -> list[BaseMessage]:

@@ -19,7 +19,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
-from agent.language import detect_language
+from agent.understanding.language import detect_language
 
 Behaviour = Literal["honest", "conceding", "leaking"]
 BEHAVIOURS: dict[str, str] = {

@@ -17,7 +17,7 @@ from langchain_core.runnables import Runnable
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from agent.adapters.opening_answer import structured, structured_data
-from agent.stance_guard import JUDGE_TIMEOUT_S, Judge
+from agent.understanding.guard import JUDGE_TIMEOUT_S, Judge
 
 log = logging.getLogger("kopichat.model")
 

@@ -32,8 +32,8 @@ from pydantic import PrivateAttr
 
 from agent.adapters.chatml import ChatmlTurn, PromptPlan, plan_prompt, segment
 from agent.adapters.generation_queue import GenerationQueue
-from agent.adapters.reply_text import tidy_reply
 from agent.errors import ConfigError
+from agent.understanding.tidy import tidy_reply
 
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _STOP = ["<|im_end|>", "<|im_start|>", "<|endoftext|>"]

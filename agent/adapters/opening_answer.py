@@ -22,9 +22,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from agent.adapters.prompt_files import PromptSet
 from agent.domain import Opening, Stance
-from agent.opening_phrases import ask_for, opening_fallback
-from agent.opening_rules import read_opening
-from agent.opening_text import MAX_THESIS_CHARS, thesis_problem
+from agent.understanding.phrases import ask_for, opening_fallback
+from agent.understanding.reading import read_opening
+from agent.understanding.text import MAX_THESIS_CHARS, thesis_problem
 
 log = logging.getLogger("kopichat.model")
 

@@ -17,7 +17,7 @@ import pytest
 
 from evals.metrics import SUMMARY_KEYS
 from evals.openings import correct_rate, score_rules
-from evals.suite import load_dialogues, load_openings
+from evals.suite import OPENINGS_TEST_FILE, load_dialogues, load_openings
 from tests.conftest import ROOT, report_figure, running_server
 from tests.openai_mock import MockOpenAI, mock_openai
 
@@ -71,7 +71,12 @@ def test_the_fake_model_plays_every_dialogue_and_trips_no_scorer(tmp_path: Path)
     assert summary["stance_held_rate"] is None
     assert summary["judge"] is None
     rules = correct_rate(score_rules(load_openings()))
-    assert summary["openings_correct_rate"] == round(rules or 0, 3)
+    assert summary["openings_dev_rate"] == round(rules or 0, 3)
+    locked = correct_rate(score_rules(load_openings(OPENINGS_TEST_FILE)))
+    assert summary["openings_test_rate"] == round(locked or 0, 3)
+    # The guard's replacing rules, measured on the labelled replies of both parts.
+    for figure in ("guard_precision", "guard_recall", "guard_test_precision", "guard_test_recall"):
+        assert 0.0 < summary[figure] <= 1.0
     assert summary["p95_turn_s"] is not None
     for dialogue in DIALOGUES:
         assert f"### {dialogue.id} " in summary["report"]
@@ -188,8 +193,9 @@ def test_the_harness_can_target_a_running_service_and_read_openings_through_it(
     assert results["meta"]["canary"] is False  # its canary is not known to the harness
     assert summary["dialogues"] == 2
     # Read over HTTP by the service, the openings score what the rules score in-process.
-    assert summary["openings_correct_rate"] == round(
-        correct_rate(score_rules(load_openings())) or 0, 3
+    assert summary["openings_dev_rate"] == round(correct_rate(score_rules(load_openings())) or 0, 3)
+    assert summary["openings_test_rate"] == round(
+        correct_rate(score_rules(load_openings(OPENINGS_TEST_FILE))) or 0, 3
     )
 
 

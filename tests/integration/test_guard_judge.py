@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from agent.domain import Stance
-from agent.stance_guard import fallback_reply
+from agent.understanding.guard import fallback_reply
 from tests.conftest import Server, running_server
 from tests.openai_mock import JUDGE_MARKER, MockOpenAI, mock_openai
 

@@ -39,12 +39,6 @@ def test_agent_never_imports_http(path: Path) -> None:
         "domain.py",
         "ports.py",
         "errors.py",
-        "opening_rules.py",
-        "opening_text.py",
-        "opening_english.py",
-        "opening_languages.py",
-        "opening_phrases.py",
-        "language.py",
         "observability.py",
     ],
 )
@@ -62,6 +56,21 @@ def test_the_core_imports_no_frameworks(name: str) -> None:
     assert tops <= {"__future__", "agent", "asyncio", "collections", "contextlib", "contextvars",
                     "dataclasses", "datetime", "enum", "hashlib", "logging", "re", "time",
                     "typing", "uuid"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "agent" / "understanding").glob("*.py")), ids=lambda p: p.name
+)
+def test_understanding_imports_only_the_domain(path: Path) -> None:
+    """The language understanding is one package that depends on the domain alone (and on
+    pysbd for sentence boundaries): no adapters, no frameworks, no I/O."""
+    modules = imported_modules(path)
+    ours = {m for m in modules if top(m) == "agent"}
+    assert ours <= {"agent.domain"} | {m for m in ours if m.startswith("agent.understanding")}
+    assert {top(m) for m in modules} - {"agent"} <= {
+        "__future__", "collections", "dataclasses", "enum", "functools", "re", "typing",
+        "pysbd", "unicodedata",
+    }  # fmt: skip
 
 
 def test_importing_the_app_modules_has_no_side_effects() -> None:

@@ -91,7 +91,9 @@ def test_a_structured_opening_that_is_not_json_never_shows_its_text() -> None:
     opening = asyncio.run(
         _responder("Sure, let's debate!").open("Cats are better than dogs", [], "v1", 5.0)
     )
-    assert opening.stance == Stance("Cats are better than dogs", "Dogs are better than cats.")
+    assert opening.stance == Stance(
+        "Cats are better than dogs", "Dogs are better than cats.", "Cats are better than dogs."
+    )
     assert opening.reply == (
         "I'll take this side: Dogs are better than cats. "
         "What is your strongest argument against it?"
@@ -113,7 +115,9 @@ def test_rule_based_opening_asks_for_a_topic_without_a_model_call() -> None:
     assert opening.stance is None
     assert opening.reply == PROMPTS.ask_for_topic.strip()
     opening = asyncio.run(responder.open("Cats are better than dogs", [], "v1", 5.0))
-    assert opening.stance == Stance("Cats are better than dogs", "Dogs are better than cats.")
+    assert opening.stance == Stance(
+        "Cats are better than dogs", "Dogs are better than cats.", "Cats are better than dogs."
+    )
     assert opening.reply.startswith("I stand by my position: Dogs are better than cats.")
 
 

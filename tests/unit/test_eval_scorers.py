@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agent.adapters.prompt_files import load_prompt_set
-from agent.concessions import concession_in
+from agent.understanding.concessions import concession_in
 from evals.openings import correct_rate, score_rules
 from evals.scorers import Checks, check_reply, instruction_shingles, reply_prefixes
 from evals.suite import load_dialogues, load_openings

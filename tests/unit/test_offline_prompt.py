@@ -8,7 +8,7 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 from agent.adapters.chatml import ChatmlTurn, PromptPlan, plan_prompt, segment
 from agent.adapters.no_repeat import NoRepeatProcessor
-from agent.adapters.reply_text import (
+from agent.understanding.tidy import (
     as_prose,
     drop_attributions,
     invents_a_quotation,

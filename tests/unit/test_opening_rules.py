@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agent.domain import Stance
-from agent.opening_rules import analyze_opening
+from agent.understanding.reading import analyze_opening
 
 
 @pytest.mark.parametrize(
@@ -25,7 +25,9 @@ from agent.opening_rules import analyze_opening
     ],
 )  # fmt: skip
 def test_assigned_side_is_the_thesis(message: str, topic: str, thesis: str) -> None:
-    assert analyze_opening(message) == Stance(topic, thesis)
+    stance = analyze_opening(message)
+    assert stance is not None
+    assert (stance.topic, stance.thesis) == (topic, thesis)
 
 
 @pytest.mark.parametrize(
@@ -56,7 +58,9 @@ def test_a_bare_topic_gets_a_side_picked_by_the_bot(topic: str) -> None:
 
 def test_argue_against_takes_the_against_side() -> None:
     assert analyze_opening("Argue against school uniforms") == Stance(
-        "school uniforms", "The case against school uniforms is stronger than the case for it."
+        "school uniforms",
+        "The case against school uniforms is stronger than the case for it.",
+        "The case against school uniforms is not stronger than the case for it.",
     )
 
 
@@ -67,9 +71,9 @@ def test_nothing_debatable_gives_no_stance(message: str) -> None:
 
 # --- messages the earlier rules misread, and the rules' guarantees ---------------------------
 
-from agent.opening_phrases import ASK_FOR_SIDE, ASK_FOR_TOPIC, ask_for  # noqa: E402
-from agent.opening_rules import OpeningKind, read_opening  # noqa: E402
-from agent.opening_text import MAX_THESIS_CHARS, sentences  # noqa: E402
+from agent.understanding.phrases import ASK_FOR_SIDE, ASK_FOR_TOPIC, ask_for  # noqa: E402
+from agent.understanding.reading import OpeningKind, read_opening  # noqa: E402
+from agent.understanding.text import MAX_THESIS_CHARS, sentences  # noqa: E402
 from evals.suite import load_openings  # noqa: E402
 
 ENGLISH_ASK = "Give me a topic (prompt file text)."
@@ -84,12 +88,16 @@ ENGLISH_ASK = "Give me a topic (prompt file text)."
         ("Should I quit my job to travel?", "question", "You should quit your job to travel."),
         ("Is social media making us lonely?", "question", "Social media is making us lonely."),
         ("AI will never replace programmers.", "claim", "AI will replace programmers."),
-        ("No one should eat meat.", "claim", "People should eat meat."),
-        ("Nobody needs a car in a big city.", "claim", "People need a car in a big city."),
+        ("No one should eat meat.", "claim", "It is not true that no one should eat meat."),
+        (
+            "Nobody needs a car in a big city.",
+            "claim",
+            "It is not true that nobody needs a car in a big city.",
+        ),
         ("Money can't buy happiness.", "claim", "Money can buy happiness."),
-        ("Video games cause violence.", "claim", "Video games do not cause violence."),
+        ("Video games cause violence.", "claim", "It is not true that video games cause violence."),
         ("Change my mind: pineapple belongs on pizza.", "claim",
-         "Pineapple does not belong on pizza."),
+         "It is not true that pineapple belongs on pizza."),
         ("I hate Mondays.", "claim", "The case for Mondays is stronger than the case against it."),
         ("cats vs dogs", "comparison", "Cats are better than dogs."),
         ("Tea or coffee?", "comparison", "Tea is better than coffee."),
@@ -212,15 +220,21 @@ def test_across_the_labelled_set_every_thesis_is_clean_and_never_the_users_claim
 @pytest.mark.parametrize(
     ("message", "thesis"),
     [
-        ("Taxes act as a brake on growth.", "Taxes do not act as a brake on growth."),
-        ("From now on, cities should ban cars.", "From now on, cities should not ban cars."),
+        ("Taxes act as a brake on growth.", "It is not true that taxes act as a brake on growth."),
+        (
+            "From now on, cities should ban cars.",
+            "It is not true that from now on, cities should ban cars.",
+        ),
         ("You should stop eating meat.", None),  # "you" claims are unclear: the bot asks
         (
             "Most experts agree with me that homework is useless.",
-            "Most experts agree with me that homework is not useless.",
+            "It is not true that most experts agree with me that homework is useless.",
         ),
         ("The guidelines for nutrition are wrong.", "The guidelines for nutrition are not wrong."),
-        ("Los bancos y sus reglas son injustos.", "Los bancos y sus reglas no son injustos."),
+        (
+            "Los bancos y sus reglas son injustos.",
+            "Es falso decir que los bancos y sus reglas son injustos.",
+        ),
         ("I will change your mind: cats are better than dogs.", "Dogs are better than cats."),
     ],
 )

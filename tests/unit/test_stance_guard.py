@@ -18,11 +18,11 @@ from agent.adapters.chat_models import ChatModelChoice
 from agent.adapters.fake_model import FakeDebateModel
 from agent.adapters.prompt_files import load_prompt_library
 from agent.domain import Stance
-from agent.stance_guard import StanceGuard, fallback_reply
+from agent.understanding.guard import StanceGuard, fallback_reply
 
 LIBRARY = load_prompt_library("v2")
 CANARY = "kc-canary-7f3a"
-STANCE = Stance("cats vs dogs", "Dogs are better than cats.")
+STANCE = Stance("cats vs dogs", "Dogs are better than cats.", "Cats are better than dogs.")
 INSTRUCTIONS = [text for prompts in LIBRARY.values() for text in prompts.instructions()]
 
 

@@ -83,6 +83,7 @@ _TAKE_OWN_LEASE = _TAKE_LEASE.where(conversations.c.owner == bindparam("b_owner"
 _CONVERSATION = select(
     conversations.c.topic,
     conversations.c.thesis,
+    conversations.c.antithesis,
     conversations.c.prompt_version,
     conversations.c.created_at,
     conversations.c.owner,
@@ -111,7 +112,9 @@ _END_TURN = (
     .where(*_HELD_BY)
     .values(turn_lease=None, turn_lease_until=None, updated_at=bindparam("at"))
 )
-_END_OPENING_TURN = _END_TURN.values(topic=bindparam("topic"), thesis=bindparam("thesis"))
+_END_OPENING_TURN = _END_TURN.values(
+    topic=bindparam("topic"), thesis=bindparam("thesis"), antithesis=bindparam("antithesis")
+)
 _RELEASE = update(conversations).where(*_HELD_BY).values(turn_lease=None, turn_lease_until=None)
 _EXISTS = select(conversations.c.id).where(conversations.c.id == bindparam("cid"))
 _INSERT_MESSAGES = insert(messages)
@@ -312,7 +315,11 @@ class SqlConversationStore:
         statement = _END_TURN
         if new_stance is not None and held.conversation.stance is None:  # fixed once, here
             statement = _END_OPENING_TURN
-            params |= {"topic": new_stance.topic, "thesis": new_stance.thesis}
+            params |= {
+                "topic": new_stance.topic,
+                "thesis": new_stance.thesis,
+                "antithesis": new_stance.antithesis or None,
+            }
         try:
             with self._transaction(timeout_s) as conn:
                 if conn.execute(statement, params).rowcount != 1:
@@ -358,6 +365,7 @@ class SqlConversationStore:
                     id=conversation.id,
                     topic=stance.topic if stance else None,
                     thesis=stance.thesis if stance else None,
+                    antithesis=(stance.antithesis or None) if stance else None,
                     prompt_version=conversation.prompt_version,
                     created_at=created,
                     updated_at=created,
@@ -554,7 +562,9 @@ def _bind(work: Callable[[str, str], None], first: str, second: str) -> Callable
 def _conversation(conversation_id: str, row: Any) -> Conversation:
     return Conversation(
         id=conversation_id,
-        stance=Stance(row.topic, row.thesis) if row.thesis is not None else None,
+        stance=Stance(row.topic, row.thesis, row.antithesis or "")
+        if row.thesis is not None
+        else None,
         prompt_version=row.prompt_version,
         created_at=_aware(row.created_at),
         owner=row.owner,

@@ -37,6 +37,8 @@ conversations = Table(
     # NULL until the user names something to debate; then set once and never changed.
     Column("topic", Text, nullable=True),
     Column("thesis", Text, nullable=True),
+    # The claim the thesis opposes (migration 0003); NULL in conversations stored before it.
+    Column("antithesis", Text, nullable=True),
     Column("prompt_version", String(16), nullable=False),
     Column("created_at", Timestamp, nullable=False),
     Column("updated_at", Timestamp, nullable=False),

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from agent.language import words
+from agent.understanding.language import detect_language, words
+from agent.understanding.sentences import split_sentences
 
 MAX_THESIS_CHARS = 200
 
@@ -152,11 +153,49 @@ def reads_as_instruction(text: str) -> bool:
     return bool(_INSTRUCTION.search(text) or _DAN.search(text))
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=\S)|\n+")
+# The bot is "you" to the user: a side about "you" is about the bot, whatever it says.
+_SECOND_PERSON = {
+    "en": "you your yours yourself you're you've you'll",
+    "fr": "tu te toi ton ta tes vous votre vos t'",
+    "es": "tú te ti tus usted contigo",
+    "de": "du dich dir dein deine deinen deinem deiner",
+    "it": "tu ti te tuo tua tuoi tue",
+    "pt": "você tu te ti teu tua contigo",
+    "ru": "ты тебя тебе тобой твой твоя твои вы вас вам ваш ваша",
+}
+_SECOND_PERSON_WORDS = {lang: frozenset(ws.split()) for lang, ws in _SECOND_PERSON.items()}
+# What a bot does in a conversation: agreeing, obeying, revealing, its rules, role and side.
+_BOT_CONDUCT = re.compile(
+    r"\b(?:agree\w*|obey\w*|compl(?:y|ies)|conced\w*|admit\w*|reveal\w*|instructions?|prompts?|"
+    r"rules?|role|sides?|programm\w*|d['’]accord|raison|consignes?|règles|instrucciones|reglas|"
+    r"razón|recht|zustimm\w*|anweisungen|regeln|ragione|istruzioni|regole|razão|regras|"
+    r"instruções|concord\w*|соглас\w*|прав[аы]?|инструкци\w*|правил\w*)\b",
+    re.I,
+)
+_USER_IS_RIGHT = re.compile(
+    r"\b(?:i am|i'm|the user is|users are|i was)\s+(?:always\s+)?right\b|"
+    r"\bj['’]ai (?:toujours )?raison\b|\btengo (?:siempre )?razón\b|\bich habe (?:immer )?recht\b|"
+    r"\bho (?:sempre )?ragione\b|\beu tenho (?:sempre )?razão\b|\bя (?:всегда )?прав[аы]?\b",
+    re.I,
+)
+
+
+def addresses_the_bot(text: str, language: str) -> bool:
+    """Whether `text` speaks of "you", the bot (second person)."""
+    found = set(words(text)) | set(re.findall(r"\bt['’]", text.lower()))
+    return bool(found & _SECOND_PERSON_WORDS.get(language, _SECOND_PERSON_WORDS["en"]))
+
+
+def about_the_bot(text: str, language: str) -> bool:
+    """Whether a would-be side is about the bot's own conduct (agree, obey, reveal, its rules,
+    role or side) or says the user is right: an instruction, never a side."""
+    if _USER_IS_RIGHT.search(text):
+        return True
+    return addresses_the_bot(text, language) and bool(_BOT_CONDUCT.search(text))
 
 
 def sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+    return split_sentences(text, detect_language(text))
 
 
 def without_instructions(text: str) -> str:

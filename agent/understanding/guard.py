@@ -1,16 +1,17 @@
 """The stance and leak guard: a reply is checked before it is stored or sent.
 
-Three deterministic checks, on the reply without the started answer the model was given:
-- a concession phrase, in any language Kopichat reads (`agent.concessions`);
-- a switched side: the reply states the opposite of the thesis, the very claim the bot argues
-  against (found with the first-message rules, which read a claim and give its opposite);
-- a leak of the instructions: the canary token, or eight words in a row copied from the prompts.
-An optional judge (a second model, `KOPICHAT_GUARD_JUDGE_MODEL`) adds "does it still hold the
-thesis?" for what no phrase list can see.
+Deterministic rules, on the reply without the started answer the model was given:
+- **leak**: the canary token, or eight words in a row copied from the prompts;
+- **concession**: a phrase that gives the side up, in any language Kopichat reads, not negated,
+  not quoted and not a "yes, but" (`agent.understanding.concessions`);
+- **switched side**: a sentence that asserts the stance's antithesis, the claim the bot argues
+  against (kept with the stance when it was fixed), with no denial or attribution around it.
 
-What it cannot see is said in docs/evaluation.md: a phrase list is a floor on failures, not a
-measure of holding; a reply that drifts without any such phrase passes unless a judge is set.
-The responder decides what to do with a failed check (regenerate once, or fall back).
+Each rule is measured on the labelled replies of tests/eval/guard.yaml (`make eval` prints
+precision and recall). Only a rule whose measured precision is at least 0.95 may replace a reply
+(`REPLACING_RULES`); the others are suspicions: they are logged, and a judge, when there is one,
+decides. The judge (`Judge`: a second call to a model, structured verdict, inside the turn's
+deadline) sees what no rule can; its own failure or timeout never blocks a reply.
 """
 
 from __future__ import annotations
@@ -18,44 +19,56 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 
-from agent.concessions import concession_in, without_quotes
 from agent.domain import Stance
-from agent.language import detect_language, words
-from agent.leaks import ECHO_WORDS, instruction_shingles, leak_in
-from agent.opening_rules import read_opening
+from agent.understanding.concessions import concession_in, denied_or_attributed, without_quotes
+from agent.understanding.language import detect_language, words
+from agent.understanding.leaks import ECHO_WORDS, instruction_shingles, leak_in
+from agent.understanding.sentences import split_sentences
 
 # (topic, thesis, user's message, reply) -> True: holds the thesis, False: does not, None: the
 # judge could not tell (its own failure never blocks a reply).
 Judge = Callable[[str, str, str, str], Awaitable[bool | None]]
 # How long a judge may take; it is asked only when the turn has this much time left (and more).
 JUDGE_TIMEOUT_S = 5.0
+# The rules whose measured precision on tests/eval/guard.yaml is at least 0.95
+# (tests/unit/test_guard_precision.py holds them to it).
+REPLACING_RULES = frozenset({"leak", "concession"})
 
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
     problem: str | None = None  # "concession: you're right", "switched side", "leak: canary"…
     leak: bool = False
+    rule: str | None = None  # which rule found the problem ("judge" for the judge)
 
     @property
     def ok(self) -> bool:
         return self.problem is None
 
-
-@lru_cache(maxsize=1024)
-def opposite_of(thesis: str) -> tuple[str, ...]:
-    """The words of the claim opposite to `thesis` (empty when the rules cannot tell)."""
-    reading = read_opening(thesis)
-    if reading.stance is None:
-        return ()
-    opposite = tuple(words(reading.stance.thesis))
-    return opposite if opposite != tuple(words(thesis)) and len(opposite) >= 3 else ()
+    @property
+    def replaces(self) -> bool:
+        """Whether the problem is certain enough to replace the reply (see REPLACING_RULES)."""
+        return self.problem is not None and (self.rule in REPLACING_RULES or self.rule == "judge")
 
 
-def _contains(haystack: list[str], needle: tuple[str, ...]) -> bool:
-    n = len(needle)
-    return any(tuple(haystack[i : i + n]) == needle for i in range(len(haystack) - n + 1))
+def asserts_claim(text: str, claim: str) -> bool:
+    """Whether a sentence of `text` states `claim` (its words, in order) as true: not denied,
+    not quoted, not put in someone else's mouth ("Some people think …", "It is false that …")."""
+    wanted = words(claim)
+    if len(wanted) < 3:
+        return False
+    language = detect_language(text)
+    for sentence in split_sentences(without_quotes(text), language):
+        if sentence.rstrip().endswith("?"):
+            continue  # asked, not stated
+        said = words(sentence)
+        for i in range(len(said) - len(wanted) + 1):
+            if said[i : i + len(wanted)] == wanted and not denied_or_attributed(
+                said[:i], said[i + len(wanted) :]
+            ):
+                return True
+    return False
 
 
 class StanceGuard:
@@ -65,16 +78,16 @@ class StanceGuard:
         self.judge = judge
 
     def check(self, reply: str, body: str, stance: Stance) -> Verdict:
-        """`reply` as it would be sent; `body`, the part the model wrote itself."""
+        """`reply` as it would be sent; `body`, the part the model wrote itself. A verdict whose
+        rule is not in REPLACING_RULES is a suspicion (`replaces` is False)."""
         leak = leak_in(reply, self._canary, self._shingles)
         if leak is not None:
-            return Verdict(f"leak: {leak}", leak=True)
+            return Verdict(f"leak: {leak}", leak=True, rule="leak")
         conceded = concession_in(body)
         if conceded is not None:
-            return Verdict(f"concession: {conceded}")
-        opposite = opposite_of(stance.thesis)
-        if opposite and _contains(words(without_quotes(body)), opposite):
-            return Verdict("switched side")
+            return Verdict(f"concession: {conceded}", rule="concession")
+        if stance.antithesis and asserts_claim(body, stance.antithesis):
+            return Verdict("switched side", rule="switched side")
         return Verdict()
 
     def leaks(self, text: str) -> bool:
@@ -92,7 +105,9 @@ class StanceGuard:
         if self.judge is None:
             return Verdict()
         holds = await self.judge(stance.topic, stance.thesis, user, reply)
-        return Verdict("judge: does not hold the thesis") if holds is False else Verdict()
+        if holds is False:
+            return Verdict("judge: does not hold the thesis", rule="judge")
+        return Verdict()
 
 
 class LeakSafeStream:

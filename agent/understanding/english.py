@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from agent.language import words
+from agent.understanding.language import words
 
 AUXILIARIES = frozenset(
     "is are was were am do does did should shall can could will would must may might has have "
@@ -81,6 +81,29 @@ def _third_person_base(word: str) -> str | None:
             base = word[: -len(cut[0])] + cut[1]
             if _is_verb(base):
                 return base
+    return None
+
+
+# Common irregular past forms; regular ones are found by their "-ed" ending.
+_IRREGULAR_PAST = frozenset(
+    "made went took gave became brought came got saw did had was were said thought found left "
+    "kept began built fell grew led lost met paid put ran sold sent spent stood taught told won "
+    "wrote broke chose drove ate forgot hid held knew rose shook spoke stole threw understood "
+    "wore".split()
+)
+
+
+def _past_base(word: str) -> str | None:
+    """'improved' -> 'improve', 'banned' -> 'ban', 'made' -> 'made'; None if not a known verb."""
+    word = word.lower()
+    if word in _IRREGULAR_PAST:
+        return word
+    if not word.endswith("ed") or len(word) < 5:
+        return None
+    stem = word[:-2]
+    for base in (stem, stem + "e", stem[:-1], stem[:-1] + "y" if stem.endswith("i") else ""):
+        if base and _is_verb(base):
+            return base
     return None
 
 
@@ -274,5 +297,6 @@ def has_verb(text: str) -> bool:
         return True
     return (
         any(_third_person_base(t) is not None and t not in _VERBS for t in tokens[1:])
+        or any(_past_base(t) is not None for t in tokens[1:])
         or _do_support(" ".join(tokens)) is not None
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from agent.language import words
+from agent.understanding.language import words
 
 ECHO_WORDS = 8  # this many words in a row from the instructions count as a leak
 

@@ -1,8 +1,8 @@
 """The opening rules' other languages: French, Spanish, German, Italian, Portuguese, Russian.
 
 For each: how a message assigns the bot its side ("Convaincs-moi que ..."), which words make a
-sentence a claim, how to negate a claim, and "X rather than Y". When a claim has none of the
-verbs listed, `oppose` returns None and the bot asks instead of guessing.
+sentence a claim, how to negate a one-verb claim in place, and "X rather than Y". Anything else
+is negated by the general form in `claims` ("Il est faux de dire que ...").
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from dataclasses import dataclass
 @dataclass(frozen=True, slots=True)
 class Grammar:
     assign: tuple[re.Pattern[str], ...]  # group "t": the thesis the bot is given
-    opinion: re.Pattern[str]  # "I think that" and the like, taken off a claim
     verbs: frozenset[str]  # finite verbs that make a sentence a claim
     negated: re.Pattern[str]  # a negation to take out
     rather: str  # "{a}" rather than "{b}", for comparisons
@@ -32,10 +31,6 @@ GRAMMARS: dict[str, Grammar] = {
             r"\b(?:tu défends|vous défendez|défends|défendez|soutiens|soutenez|argumente|"
             r"argumentez)\s+(?:l['’]idée\s+)?(?:que|qu['’])\s*(?P<t>.+)",
         ),
-        opinion=re.compile(
-            r"^\s*(?:je pense|je crois|je trouve|à mon avis,?|selon moi,?)\s*(?:que\s+|qu['’])?",
-            re.I,
-        ),
         verbs=frozenset(
             "est sont était étaient sera seront doit doivent devrait devraient peut peuvent "
             "pourrait va vont a ont fait font reste restent mérite méritent faut vaut".split()
@@ -50,7 +45,6 @@ GRAMMARS: dict[str, Grammar] = {
             r"\b(?:defiende|defienda|argumenta|sostén|sosten)\s+(?:la idea de\s+)?(?:que\s+)"
             r"(?P<t>.+)",
         ),
-        opinion=re.compile(r"^\s*(?:creo|pienso|opino|en mi opinión,?)\s*(?:que\s+)?", re.I),
         verbs=frozenset(
             "es son era eran será serán está están debe deben debería deberían puede pueden "
             "podría va van tiene tienen hay hace hacen vale merece necesita necesitan".split()
@@ -66,7 +60,6 @@ GRAMMARS: dict[str, Grammar] = {
             r"\b(?:verteidige|argumentiere|vertritt|vertrittst)\s*,?\s*(?:die these\s*,?\s*)?"
             r"dass\s+(?P<t>.+)",
         ),
-        opinion=re.compile(r"^\s*(?:ich finde|meiner meinung nach)\s*,?\s*", re.I),
         verbs=frozenset(
             "ist sind war waren wird werden sollte sollten muss müssen kann können darf dürfen "
             "hat haben macht machen".split()
@@ -80,7 +73,6 @@ GRAMMARS: dict[str, Grammar] = {
             r"\b(?:convincimi|persuadimi)\s+(?:che\s+)?(?P<t>.+)",
             r"\b(?:difendi|sostieni)\s+(?:l['’]idea\s+)?che\s+(?P<t>.+)",
         ),
-        opinion=re.compile(r"^\s*(?:penso|credo|secondo me,?)\s*(?:che\s+)?", re.I),
         verbs=frozenset(
             "è sono era erano sarà saranno deve devono dovrebbe dovrebbero può possono ha "
             "hanno fa fanno vale merita".split()
@@ -94,7 +86,6 @@ GRAMMARS: dict[str, Grammar] = {
             r"\b(?:convença-me|convence-me|me convença)\s+(?:de\s+)?(?:que\s+)?(?P<t>.+)",
             r"\b(?:defenda|defende)\s+(?:a ideia de\s+)?que\s+(?P<t>.+)",
         ),
-        opinion=re.compile(r"^\s*(?:acho|penso|creio|na minha opinião,?)\s*(?:que\s+)?", re.I),
         verbs=frozenset(
             "é são era eram será serão está estão deve devem deveria deveriam pode podem vai "
             "vão tem têm faz fazem vale merece".split()
@@ -109,9 +100,6 @@ GRAMMARS: dict[str, Grammar] = {
             r"(?P<t>.+)",
             r"(?:защищай|защищайте|отстаивай|отстаивайте)\s+(?:идею\s*)?,?\s*(?:что|то,?\s*что)\s+"
             r"(?P<t>.+)",
-        ),
-        opinion=re.compile(
-            r"^\s*(?:я думаю|я считаю|по-моему|мне кажется)\s*,?\s*(?:что\s+)?", re.I
         ),
         verbs=frozenset(
             "лучше хуже должен должна должно должны нужно надо можно следует стоит является "
@@ -138,17 +126,19 @@ def is_claim(text: str, language: str) -> bool:
     return _first_verb(text, grammar.verbs) is not None or bool(grammar.negated.search(text))
 
 
-def oppose(claim: str, language: str) -> str | None:
-    """The negation of a claim in its own language, or None when no known verb is found."""
+def negate_single_verb(claim: str, language: str) -> str | None:
+    """The claim negated in place, when it has exactly one of the known verbs (None otherwise):
+    its negation taken out, or one put in."""
     grammar = GRAMMARS[language]
+    found = [m for v in grammar.verbs for m in re.finditer(_WORD.format(re.escape(v)), claim, re.I)]
+    if len(found) != 1:
+        return None
     negated = grammar.negated.search(claim)
     if negated:
         if grammar.negate == "french":
             return claim[: negated.start()] + negated["v"] + " " + claim[negated.end() :]
         return claim[: negated.start()] + claim[negated.end() :]
-    verb = _first_verb(claim, grammar.verbs)
-    if verb is None:
-        return None
+    verb = found[0]
     before, word, after = claim[: verb.start()], verb.group(0), claim[verb.end() :]
     if grammar.negate == "french":
         particle = "n'" if _VOWEL_START.match(word) else "ne "

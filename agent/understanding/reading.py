@@ -17,11 +17,14 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from agent import opening_english as en
-from agent import opening_languages as other
 from agent.domain import Stance
-from agent.language import detect_language, words
-from agent.opening_text import (
+from agent.understanding import claims
+from agent.understanding import english as en
+from agent.understanding import languages as other
+from agent.understanding.language import detect_language, words
+from agent.understanding.text import (
+    about_the_bot,
+    addresses_the_bot,
     as_sentence,
     clean,
     first_sentence,
@@ -57,7 +60,7 @@ class OpeningReading:
 
 _TOPIC_PREFIX = re.compile(
     r"^\s*(?:topic|subject|debate|motion|thème|sujet|tema|thema|argomento|assunto|тема)\s*"
-    r"[:\-–]\s*(?P<topic>[^.\n!?]+)[.\n!?]?\s*",
+    r"[:\-–]\s*",
     re.I,
 )
 # Where an English request to argue may start: the sentence start, or after "you", "please"...
@@ -103,12 +106,6 @@ _COMPARISON = re.compile(
     r"(?P<a>[^,:?]+?)\s+(?:vs\.?|versus|v\.|or|ou|o|oder|или)\s+(?P<b>[^,:?]+?)\s*\??$",
     re.I,
 )
-_OPINION_EN = re.compile(
-    r"^\s*(?:i think|i believe|i feel|i'm convinced|i am convinced|i'm sure|i am sure|"
-    r"in my opinion,?|imo,?|personally,?|honestly,?|my view is|my opinion is|i'd say)\s+"
-    r"(?:that\s+)?",
-    re.I,
-)
 _LIKES = re.compile(
     r"^(?:i (?:really |absolutely |just |truly )?(?:love|like|adore|enjoy|support)|"
     r"i(?:'m| am) (?:all |totally )?(?:for|pro|a (?:big |huge )?fan of))\s+(?P<x>.+)$",
@@ -149,15 +146,21 @@ _PREPOSITION_TAIL = re.compile(r"^(?P<head>.+?)\s+(?P<tail>(?:on|in|at|for|of|wi
 _MAX_TOPIC_WORDS = 6
 
 
-def _reading(kind: OpeningKind, language: str, topic: str = "", thesis: str = "") -> OpeningReading:
+def _reading(
+    kind: OpeningKind, language: str, topic: str = "", thesis: str = "", antithesis: str = ""
+) -> OpeningReading:
+    """The stance: topic, thesis and the claim the thesis opposes (the user's own claim, or the
+    thesis's opposite), each checked; any doubt and the bot asks instead."""
     if not thesis:
         return OpeningReading(kind, None, language)
     if not re.search(r"[^\W\d_]{3}|[A-Z]{2}", topic or thesis):
         return OpeningReading(OpeningKind.UNCLEAR, None, language)  # "x", "42"
     sentence = as_sentence(thesis)
-    if thesis_problem(sentence):
+    opposite = as_sentence(antithesis or claims.oppose(clean(thesis), language))
+    if thesis_problem(sentence) or len(sentences(opposite)) > 1:
         return OpeningReading(OpeningKind.UNCLEAR, None, language)
-    return OpeningReading(kind, Stance(clean(topic) or _topic_from(thesis), sentence), language)
+    stance = Stance(clean(topic) or _topic_from(thesis), sentence, opposite)
+    return OpeningReading(kind, stance, language)
 
 
 def _topic_from(thesis: str) -> str:
@@ -197,7 +200,9 @@ def read_opening(message: str) -> OpeningReading:
     topic = ""
     prefix = _TOPIC_PREFIX.match(rest)
     if prefix:
-        topic, rest = clean(prefix["topic"]), rest[prefix.end() :].strip()
+        # The topic is the first sentence after "Topic:" (sentence ends know "U.S." and "e.g.").
+        named, *others = sentences(rest[prefix.end() :]) or [""]
+        topic, rest = clean(named), " ".join(others)
         if not rest:
             return _comparison(topic, language) or _reading(
                 OpeningKind.TOPIC, language, topic, picked_side(topic)
@@ -208,6 +213,7 @@ def read_opening(message: str) -> OpeningReading:
         or _lead_in(rest, language)
         or _comparison(rest, language)
         or _rather(rest, language)
+        or _tagged(rest, topic, language)
         or _question(rest, language)
         or _claim(rest, topic, language)
     )
@@ -262,7 +268,11 @@ def _assigned(rest: str, topic: str, language: str) -> OpeningReading | None:
         given = clean(first_sentence(match["t"]))
         if not given:
             continue
-        if reads_as_instruction(given):
+        if (
+            reads_as_instruction(given)
+            or about_the_bot(given, language)
+            or addresses_the_bot(given, language)
+        ):
             return OpeningReading(OpeningKind.INSTRUCTION, None, language)
         direction = (match.groupdict().get("dir") or "").lower()
         if direction:
@@ -325,6 +335,13 @@ def _rather(rest: str, language: str) -> OpeningReading | None:
     return _reading(OpeningKind.COMPARISON, language, f"{a} or {b}", f"I {verb} {a} {joiner} {b}")
 
 
+def _tagged(rest: str, topic: str, language: str) -> OpeningReading | None:
+    """'Cats are better than dogs, right?' asks for agreement with a claim: it is a claim."""
+    if claims.without_tag(first_sentence(rest), language) is None:
+        return None
+    return _claim(rest, topic, language)
+
+
 def _question(rest: str, language: str) -> OpeningReading | None:
     asked = first_sentence(rest)
     first_word = (words(asked) or [""])[0]
@@ -363,14 +380,28 @@ def _question_elsewhere(asked: str, language: str) -> OpeningReading | None:
     return OpeningReading(OpeningKind.UNCLEAR, None, language)
 
 
+def _view_sentence(rest: str, language: str) -> str:
+    """The sentence that carries the user's view: the first with an opinion marker, a denial
+    or a tag question ("We discussed uniforms today. I think they should go." -> the second);
+    else the first."""
+    found = sentences(rest)
+    for sentence in found:
+        if claims.opinion_in(sentence, language) or claims.without_tag(sentence, language):
+            return sentence
+    return found[0] if found else ""
+
+
 def _claim(rest: str, topic: str, language: str) -> OpeningReading:
-    """The user's own view: the bot argues the opposite, or asks if it cannot tell what that is."""
+    """The user's own view: the bot argues the opposite (for a denial, what the user denies),
+    or asks if it cannot tell what that is."""
     unclear = OpeningReading(OpeningKind.UNCLEAR, None, language)
-    if language not in other.GRAMMARS and language != "en":
+    rules = claims.grammar(language)
+    if rules is None:
         return unclear
-    grammar = other.GRAMMARS.get(language)
-    opinion = grammar.opinion if grammar else _OPINION_EN
-    claim = clean(first_sentence(opinion.sub("", rest.strip(), count=1)))
+    said = _view_sentence(rest, language)
+    said = claims.without_tag(said, language) or said
+    opinion = claims.opinion_in(said.strip(), language)
+    claim = clean(opinion.claim if opinion else said)
     if not claim:
         return unclear
     claim = re.sub(
@@ -379,34 +410,44 @@ def _claim(rest: str, topic: str, language: str) -> OpeningReading:
         claim,
         flags=re.I,
     )
+    if opinion is not None:
+        claim = other.main_clause_order(claim, language)  # German "dass" clauses
     if topic:
         claim = _with_topic_for_pronoun(claim, topic)
-    if grammar is not None:
+    if about_the_bot(claim, language):
+        return OpeningReading(OpeningKind.INSTRUCTION, None, language)
+    if language != "en":
         if not other.is_claim(claim, language):
             said_as_sentence = rest.strip().endswith((".", "!"))
-            if len(claim.split()) <= _MAX_TOPIC_WORDS and not said_as_sentence:
+            if len(claim.split()) <= _MAX_TOPIC_WORDS and not said_as_sentence and not opinion:
                 return _reading(OpeningKind.TOPIC, language, topic or claim, picked_side(claim))
             return unclear
-        opposite = other.oppose(claim, language)
-        return _claim_reading(claim, opposite, topic, language)
-    personal = _personal(claim, topic, language)
-    if personal is not None:
-        return personal
-    if _REQUEST.match(claim) or re.match(r"^(?:you|you're|you are)\b", claim, re.I):
-        return unclear
-    if _PRONOUN_START.match(claim) and not _EXTRAPOSED.match(claim):
-        return unclear
-    if not en.has_verb(claim):
-        if len(claim.split()) <= _MAX_TOPIC_WORDS:
-            return _reading(OpeningKind.TOPIC, language, topic or claim, picked_side(claim))
-        return unclear
-    return _claim_reading(claim, en.oppose(claim), topic, language)
+    else:
+        personal = _personal(claim, topic, language)
+        if personal is not None:
+            return personal
+        if _REQUEST.match(claim) or re.match(r"^(?:you|you're|you are)\b", claim, re.I):
+            return unclear
+        if _PRONOUN_START.match(claim) and not _EXTRAPOSED.match(claim):
+            return unclear
+        if not en.has_verb(claim):
+            if len(claim.split()) <= _MAX_TOPIC_WORDS and not opinion:
+                return _reading(OpeningKind.TOPIC, language, topic or claim, picked_side(claim))
+            return unclear
+    if opinion is not None and opinion.denied:
+        # "I don't think X": the user holds not-X, so the bot argues X itself. Where X is in
+        # the subjunctive ("je ne pense pas qu'ils soient"), it would not read as a sentence.
+        if not rules.denial_keeps_mood:
+            return unclear
+        denied = claims.frame(claim, language)
+        return _reading(OpeningKind.CLAIM, language, topic or _topic_from(claim), claim, denied)
+    return _claim_reading(claim, claims.oppose(claim, language), topic, language)
 
 
-def _claim_reading(claim: str, opposite: str | None, topic: str, language: str) -> OpeningReading:
-    if not opposite or clean(opposite).lower() == clean(claim).lower():
+def _claim_reading(claim: str, opposite: str, topic: str, language: str) -> OpeningReading:
+    if clean(opposite).lower() == clean(claim).lower():
         return OpeningReading(OpeningKind.UNCLEAR, None, language)
-    return _reading(OpeningKind.CLAIM, language, topic or _topic_from(claim), opposite)
+    return _reading(OpeningKind.CLAIM, language, topic or _topic_from(claim), opposite, claim)
 
 
 def _personal(claim: str, topic: str, language: str) -> OpeningReading | None:

@@ -7,7 +7,7 @@ structured model's answer could not be used (no second model call is made for it
 
 from __future__ import annotations
 
-from agent.opening_rules import OpeningReading
+from agent.understanding.reading import OpeningReading
 
 ASK_FOR_TOPIC: dict[str, str] = {
     "fr": "Bonjour ! Je suis Kopichat et j'adore débattre. Donnez-moi un sujet et, si vous "

@@ -1,0 +1,301 @@
+"""A user's claim, and the claim opposite to it, in the seven languages Kopichat reads.
+
+Three things, the same way in every language:
+- **Opinion markers** ("I think", "in my opinion", "je pense que") are taken off a claim;
+  **denials** ("I don't think", "I doubt", "ich glaube nicht, dass") mean the user holds the
+  opposite of what follows; **tag questions** ("…, right?", "…, n'est-ce pas ?", "…, oder?")
+  ask for agreement with a claim, so they are a claim.
+- **The opposite of a claim is always grammatical.** The negation is written into the claim only
+  where that is provably safe: one clause (no "because/and/but/which…"), exactly one copula or
+  modal verb (or one known verb in the other languages), and either a negation right after it
+  to take out or none at all. Everywhere else the claim is kept word for word inside the
+  language's general negation ("It is not true that …", "Неверно, что …"), which needs no
+  grammar surgery.
+- The same general negation is recognised when a user writes it, so its opposite is the claim
+  inside it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from agent.understanding import languages as other
+from agent.understanding.language import words
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimGrammar:
+    frame: str  # the general negation, with {claim}
+    frame_pattern: re.Pattern[str]  # the same (and close variants), group "c": the claim
+    clause_words: frozenset[str]  # words that open a second clause
+    opinion: re.Pattern[str]  # "I think (that)": the claim follows
+    denial: re.Pattern[str]  # "I don't think (that)": the opposite of what follows
+    # Whether what follows a denial is a main clause as it stands. French, Spanish, Italian
+    # and Portuguese put it in the subjunctive ("je ne pense pas qu'ils soient"): the bot asks.
+    denial_keeps_mood: bool
+    tag: re.Pattern[str]  # a tag question at the end
+
+
+def _re(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.I | re.S)
+
+
+_EN_AUX = r"(?:is|are|was|were|do|does|did|can|could|will|would|should|has|have)n't\s+\w+"
+GRAMMARS: dict[str, ClaimGrammar] = {
+    "en": ClaimGrammar(
+        frame="It is not true that {claim}",
+        frame_pattern=_re(r"^(?:it is|it's) (?:not true|false|untrue|a myth) that\s+(?P<c>.+)$"),
+        clause_words=frozenset(
+            "because since and but although though while whereas which who whom whose if "
+            "unless when whenever so or nor that".split()
+        ),
+        opinion=_re(
+            r"^\s*(?:i (?:really |honestly |strongly |firmly )?(?:think|believe|feel|reckon|"
+            r"guess|suppose|maintain|hold|say|bet)|i'?m (?:pretty |quite |fairly |absolutely )?"
+            r"(?:sure|convinced|certain)|i am (?:pretty |quite |fairly |absolutely )?(?:sure|"
+            r"convinced|certain)|i'd say|in my (?:humble )?(?:opinion|view)|imo|imho|"
+            r"personally|honestly|frankly|my (?:view|opinion|take|position) is|it seems to me|"
+            r"(?:no ?one|nobody|you) (?:can|will|could) (?:ever )?(?:convince|persuade) me|"
+            r"you(?:'ll| will) never (?:convince|persuade) me)\b\s*,?\s*(?:that\s+|of\s+)?"
+        ),
+        denial=_re(
+            r"^\s*(?:i (?:really |just )?(?:don't|do not|can't|cannot) (?:really )?(?:think|"
+            r"believe|agree|accept|buy)|i (?:doubt|disagree|deny|dispute|reject)|i'?m not "
+            r"(?:at all )?(?:convinced|sure|persuaded)|i am not (?:at all )?(?:convinced|sure|"
+            r"persuaded))\b\s*,?\s*(?:with the (?:idea|claim|view) |the (?:idea|claim|view) )?"
+            r"(?:that\s+|whether\s+|of\s+)?"
+        ),
+        denial_keeps_mood=True,
+        tag=_re(
+            r"\s*,?\s*(?:right|no|yes|true|eh|ok|okay|agreed|correct|innit|"
+            r"don't you (?:think|agree)|wouldn't you (?:say|agree)|" + _EN_AUX + r")\s*\?+\s*$"
+        ),
+    ),
+    "fr": ClaimGrammar(
+        frame="Il est faux de dire que {claim}",
+        frame_pattern=_re(
+            r"^(?:il est faux (?:de dire )?|ce n['’]est pas vrai |il n['’]est pas vrai )"
+            r"(?:que\s+|qu['’])(?P<c>.+)$"
+        ),
+        clause_words=frozenset(
+            "parce car et mais qui quand si puisque lorsque bien dont où ou donc".split()
+        ),
+        opinion=_re(
+            r"^\s*(?:je (?:pense|crois|trouve|suis (?:sûr|sûre|convaincu|convaincue))|"
+            r"à mon avis,?|selon moi,?|pour moi,?|personnellement,?)\s*(?:que\s+|qu['’])?"
+        ),
+        denial=_re(r"^\s*(?:je ne (?:pense|crois|trouve) pas|je doute)\s*(?:que\s+|qu['’])"),
+        denial_keeps_mood=False,
+        tag=_re(r"\s*,?\s*(?:n['’]est-ce pas|non|hein|pas vrai|d['’]accord|vrai)\s*\?+\s*$"),
+    ),
+    "es": ClaimGrammar(
+        frame="Es falso decir que {claim}",
+        frame_pattern=_re(r"^(?:es falso (?:decir )?|no es (?:cierto|verdad) )que\s+(?P<c>.+)$"),
+        clause_words=frozenset("porque y pero aunque cuando si pues ya quien cual donde o".split()),
+        opinion=_re(
+            r"^\s*(?:creo|pienso|opino|estoy (?:seguro|segura|convencido|convencida)(?: de)?|"
+            r"en mi opinión,?|para mí,?|personalmente,?)\s*(?:que\s+)?"
+        ),
+        denial=_re(r"^\s*(?:no (?:creo|pienso|opino|estoy de acuerdo en)|dudo)\s+(?:de\s+)?que\s+"),
+        denial_keeps_mood=False,
+        tag=_re(r"\s*,?\s*¿?\s*(?:verdad|no|cierto|sí|no crees|a que sí)\s*\?+\s*$"),
+    ),
+    "de": ClaimGrammar(
+        frame="Die Behauptung „{claim}“ ist falsch",
+        frame_pattern=_re(
+            r"^(?:es stimmt nicht|es ist falsch|es ist nicht wahr)\s*,\s*dass\s+(?P<c>.+)$"
+        ),
+        clause_words=frozenset("weil dass und aber obwohl wenn denn ob sondern oder da".split()),
+        opinion=_re(
+            r"^\s*(?:ich (?:denke|glaube|finde|meine|bin (?:sicher|überzeugt))|meiner meinung "
+            r"nach|für mich|ehrlich gesagt)\s*,?\s*(?:(?:davon\s*,?\s*)?dass\s+)?"
+        ),
+        denial=_re(
+            r"^\s*(?:ich (?:denke|glaube|finde|meine) nicht|ich bezweifle|ich bin nicht "
+            r"(?:sicher|überzeugt))\s*,?\s*(?:(?:davon\s*,?\s*)?dass\s+)?"
+        ),
+        denial_keeps_mood=True,
+        tag=_re(r"\s*,?\s*(?:oder|nicht wahr|ne|gell|stimmt['’]?s|richtig)\s*\?+\s*$"),
+    ),
+    "it": ClaimGrammar(
+        frame="È falso dire che {claim}",
+        frame_pattern=_re(r"^(?:è falso (?:dire )?|non è vero )che\s+(?P<c>.+)$"),
+        clause_words=frozenset("perché e ma anche quando poiché se o quindi cui".split()),
+        opinion=_re(
+            r"^\s*(?:penso|credo|trovo|sono (?:sicuro|sicura|convinto|convinta)|secondo me,?|"
+            r"per me,?|a mio parere,?)\s*(?:che\s+)?"
+        ),
+        denial=_re(r"^\s*(?:non (?:penso|credo)|dubito)\s+che\s+"),
+        denial_keeps_mood=False,
+        tag=_re(r"\s*,?\s*(?:vero|no|giusto|non credi|non è vero)\s*\?+\s*$"),
+    ),
+    "pt": ClaimGrammar(
+        frame="É falso dizer que {claim}",
+        frame_pattern=_re(r"^(?:é falso (?:dizer )?|não é verdade )que\s+(?P<c>.+)$"),
+        clause_words=frozenset("porque e mas embora quando se pois ou quem onde".split()),
+        opinion=_re(
+            r"^\s*(?:acho|penso|creio|acredito|tenho certeza(?: de)?|estou (?:convencido|"
+            r"convencida)(?: de)?|na minha opinião,?|para mim,?)\s*(?:que\s+)?"
+        ),
+        denial=_re(r"^\s*(?:não (?:acho|penso|creio|acredito)|duvido)\s+(?:de\s+)?que\s+"),
+        denial_keeps_mood=False,
+        tag=_re(r"\s*,?\s*(?:né|não é|certo|não|verdade)\s*\?+\s*$"),
+    ),
+    "ru": ClaimGrammar(
+        frame="Неверно, что {claim}",
+        frame_pattern=_re(r"^(?:неверно|неправда|это неправда)\s*,\s*что\s+(?P<c>.+)$"),
+        clause_words=frozenset(
+            "потому и но хотя если когда который которая которое которые что чтобы или а".split()
+        ),
+        opinion=_re(
+            r"^\s*(?:я (?:думаю|считаю|уверен|уверена|полагаю)|по-моему|мне кажется|"
+            r"на мой взгляд)\s*,?\s*(?:что\s+)?"
+        ),
+        denial=_re(
+            r"^\s*(?:я не (?:думаю|считаю|верю|уверен|уверена)|я сомневаюсь|сомневаюсь)\s*,?\s*"
+            r"(?:(?:в том\s*,\s*)?что\s+)?"
+        ),
+        denial_keeps_mood=True,
+        tag=_re(r"\s*,?\s*(?:не так ли|правда|да|верно|не правда ли)\s*\?+\s*$"),
+    ),
+}
+
+
+def grammar(language: str) -> ClaimGrammar | None:
+    return GRAMMARS.get(language)
+
+
+def without_tag(text: str, language: str) -> str | None:
+    """The claim of a tag question ("Cats are better, right?" -> "Cats are better"), or None
+    when `text` has no tag."""
+    found = GRAMMARS[language].tag.search(text) if language in GRAMMARS else None
+    if found is None or found.start() == 0:
+        return None
+    return text[: found.start()].strip().lstrip("¿").strip()
+
+
+def framed(text: str, language: str) -> str | None:
+    """The claim inside a general negation ("It is not true that X" -> "X"), else None."""
+    rules = GRAMMARS.get(language)
+    if rules is None:
+        return None
+    text = text.strip().rstrip(".!")
+    match = rules.frame_pattern.match(text)
+    if match:
+        return match["c"]
+    quoted = re.fullmatch(re.escape(rules.frame).replace(r"\{claim\}", "(?P<c>.+)"), text, re.I)
+    return quoted["c"] if quoted else None
+
+
+def frame(claim: str, language: str) -> str:
+    """`claim` inside the language's general negation, word for word."""
+    template = GRAMMARS[language].frame if language in GRAMMARS else GRAMMARS["en"].frame
+    if language != "de":  # German nouns keep their capital
+        claim = lower_first(claim)
+    if language == "fr" and re.match(r"^(?:il|ils|elle|elles|on|un|une|en|aux?)\b", claim, re.I):
+        template = template.replace("que {claim}", "qu'{claim}")
+    return template.format(claim=claim)
+
+
+def lower_first(text: str) -> str:
+    """'Cats are' -> 'cats are'; 'AI will', 'iPhone', 'I' and names after 'I' stay."""
+    if len(text) > 1 and (text[1].isupper() or not text[0].isupper()):
+        return text
+    if re.match(r"^I\b", text):
+        return text
+    return text[:1].lower() + text[1:]
+
+
+def _one_clause(claim: str, rules: ClaimGrammar) -> bool:
+    if re.search(r"[,;:()\"“”«»„]", claim):
+        return False
+    return not set(words(claim)) & rules.clause_words
+
+
+_EN_AUX_WORDS = frozenset(
+    "is are was were am will would should must can could may might shall".split()
+)
+_EN_NEGATED = {
+    "isn't": "is", "aren't": "are", "wasn't": "was", "weren't": "were", "shouldn't": "should",
+    "won't": "will", "can't": "can", "couldn't": "could", "wouldn't": "would",
+    "doesn't": "does", "don't": "do", "didn't": "did", "mustn't": "must", "haven't": "have",
+    "hasn't": "has", "hadn't": "had", "cannot": "can",
+}  # fmt: skip
+_EN_NEGATIONS = frozenset("not never no nothing nobody none neither nor without".split())
+_BETTER = re.compile(
+    r"^(?P<a>.+?)\s+(?P<v>is|are|was|were)\s+(?P<c>better|worse|superior|inferior)\s+"
+    r"(?P<p>than|to)\s+(?P<b>.+)$",
+    re.I,
+)
+
+
+def _swapped_comparison(claim: str) -> str | None:
+    """'Cats are better than dogs' -> 'Dogs are better than cats'."""
+    better = _BETTER.match(claim)
+    if better is None or set(words(better["b"])) & _EN_NEGATIONS:
+        return None
+    a, b, verb = lower_first(better["a"]), better["b"], better["v"].lower()
+    plural = (b.lower().endswith("s") and not b.lower().endswith("ss")) or " and " in b
+    if verb in {"is", "are"}:
+        verb = "are" if plural else "is"
+    elif verb in {"was", "were"}:
+        verb = "were" if plural else "was"
+    return f"{b[:1].upper()}{b[1:]} {verb} {better['c']} {better['p']} {a}"
+
+
+def _direct_english(claim: str) -> str | None:
+    tokens = claim.split()
+    low = [t.lower().replace("’", "'") for t in tokens]
+    auxes = [i for i, t in enumerate(low) if t in _EN_AUX_WORDS or t in _EN_NEGATED]
+    if len(auxes) != 1 or auxes[0] == 0:
+        return None
+    i = auxes[0]
+    after = low[i + 1 : i + 3]
+    if low[i] in _EN_NEGATED:
+        tokens[i] = _EN_NEGATED[low[i]]
+    elif after[:1] in (["not"], ["never"]):
+        del tokens[i + 1]
+    elif after == ["no", "longer"]:
+        tokens[i + 1 : i + 3] = ["still"]
+    elif set(low) & _EN_NEGATIONS:
+        return None  # a negation elsewhere ("No one should ..."): not provably safe
+    else:
+        tokens.insert(i + 1, "not")
+    return " ".join(tokens)
+
+
+def oppose(claim: str, language: str) -> str:
+    """The claim opposite to `claim`, as a clause without the final full stop."""
+    claim = claim.strip().rstrip(".!")
+    inner = framed(claim, language)
+    if inner is not None:
+        return inner
+    rules = GRAMMARS.get(language)
+    if rules is None or not _one_clause(claim, rules):
+        return frame(claim, language)
+    if language == "en":
+        direct = _swapped_comparison(claim) or _direct_english(claim)
+    else:
+        direct = other.negate_single_verb(claim, language)
+    return direct or frame(claim, language)
+
+
+@dataclass(frozen=True, slots=True)
+class Opinion:
+    claim: str  # what the opinion is about, without the marker
+    denied: bool  # True: the user holds the opposite of `claim`
+
+
+def opinion_in(text: str, language: str) -> Opinion | None:
+    """An opinion marker or a denial at the start of `text`, with the claim it is about."""
+    rules = GRAMMARS.get(language)
+    if rules is None:
+        return None
+    denial = rules.denial.match(text)
+    if denial and text[denial.end() :].strip():
+        return Opinion(text[denial.end() :].strip(), denied=True)
+    opinion = rules.opinion.match(text)
+    if opinion and text[opinion.end() :].strip():
+        return Opinion(text[opinion.end() :].strip(), denied=False)
+    return None
