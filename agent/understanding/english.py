@@ -7,8 +7,6 @@ can ask the user instead of guessing.
 
 from __future__ import annotations
 
-import re
-
 from agent.understanding.language import words
 
 AUXILIARIES = frozenset(
@@ -124,13 +122,6 @@ def is_plural(noun_phrase: str) -> bool:
     return last.endswith("s") and not last.endswith(("ss", "us", "is", "ics")) and len(last) > 3
 
 
-def lower_first(text: str) -> str:
-    """'Cats are' -> 'cats are'; 'AI will', 'iPhone' stay as they are."""
-    if len(text) > 1 and (text[1].isupper() or not text[0].isupper()):
-        return text
-    return text[:1].lower() + text[1:]
-
-
 def better_than(a: str, b: str) -> str:
     verb = "are" if is_plural(a) else "is"
     return f"{a} {verb} better than {b}"
@@ -205,37 +196,6 @@ def answer_yes(question: str) -> str | None:
     return f"{subject} {aux} {predicate}"
 
 
-_BETTER = re.compile(
-    r"^(?P<a>.+?)\s+(?P<v>is|are|was|were)\s+(?P<c>better|worse|superior|inferior)\s+"
-    r"(?P<p>than|to)\s+(?P<b>.+)$",
-    re.I,
-)
-_AUX_NEVER = re.compile(
-    r"\b(will|would|can|could|should|must|do|does|did|is|are|was|were|has|have|had)\s+never\b",
-    re.I,
-)
-_AUX_NOT = re.compile(
-    r"\b(is|are|was|were|will|would|should|must|can|could|do|does|did|has|have|had|may|might)"
-    r"\s+not\b",
-    re.I,
-)
-_AUX_POSITIVE = re.compile(
-    r"\b(is|are|was|were|will|would|should|must|can|could|may|might|shall)\b", re.I
-)
-_CONTRACTION = re.compile(r"\b(" + "|".join(re.escape(c) for c in _CONTRACTIONS) + r")", re.I)
-_NOBODY = re.compile(r"^(?:no one|nobody|noone)\s+(?P<verb>\S+)", re.I)
-
-
-def _people(match: re.Match[str]) -> str:
-    verb = match["verb"]
-    base = _third_person_base(verb)
-    if verb.lower() == "is":
-        base = "are"
-    elif verb.lower() == "was":
-        base = "were"
-    return f"people {base or verb}"
-
-
 def _do_support(claim: str) -> str | None:
     """'Video games cause violence' -> 'Video games do not cause violence'."""
     tokens = claim.split()
@@ -249,43 +209,6 @@ def _do_support(claim: str) -> str | None:
         if _is_verb(tokens[i]) and (previous.endswith("s") or previous in _PRONOUN_SUBJECTS):
             return " ".join([*tokens[:i], "do not", tokens[i].lower(), *tokens[i + 1 :]])
     return None
-
-
-def oppose(claim: str) -> str:
-    """The opposite of an English claim, as a clean sentence (without the final full stop)."""
-    better = _BETTER.match(claim)
-    if better:
-        a, b = lower_first(better["a"]), better["b"]
-        verb = better["v"].lower()
-        if verb in {"is", "are"}:
-            verb = "are" if is_plural(b) else "is"
-        elif verb in {"was", "were"}:
-            verb = "were" if is_plural(b) else "was"
-        return f"{b} {verb} {better['c']} {better['p']} {a}"
-    if _NOBODY.search(claim):
-        return _NOBODY.sub(_people, claim, count=1)
-    if re.match(r"^nothing\b", claim, re.I):
-        return re.sub(r"^nothing\b", "something", claim, count=1, flags=re.I)
-    for pattern, replacement in (
-        (_AUX_NEVER, r"\1"),
-        (re.compile(r"\bnever\s+", re.I), ""),
-        (re.compile(r"\bno longer\b", re.I), "still"),
-        (re.compile(r"\bcannot\b", re.I), "can"),
-        (_AUX_NOT, r"\1"),
-    ):
-        if pattern.search(claim):
-            return pattern.sub(replacement, claim, count=1)
-    if _CONTRACTION.search(claim):
-        return _CONTRACTION.sub(lambda m: _CONTRACTIONS[m.group(1).lower()], claim, count=1)
-    if re.search(r"\b(?:no|none|nobody|nothing|neither|nor)\b", claim, re.I):
-        return f"it is not true that {lower_first(claim)}"
-    positive = _AUX_POSITIVE.search(claim)
-    if positive:
-        return claim[: positive.end()] + " not" + claim[positive.end() :]
-    supported = _do_support(claim)
-    if supported:
-        return supported
-    return f"it is not true that {lower_first(claim)}"
 
 
 def has_verb(text: str) -> bool:

@@ -22,7 +22,8 @@ _FUNCTION_WORDS: dict[str, frozenset[str]] = {
     "fr": frozenset(
         "le la les des est et un une que qui pas ne je tu vous nous pour dans sur ce c'est sont "
         "du au aux avec mais très plus être avoir mon ton son moi toi suis es êtes ont ça cela "
-        "n'est j'ai d'accord qu'il parce".split()
+        "n'est j'ai d'accord qu'il parce toujours jamais aussi tout tous toute leur leurs sans "
+        "chez entre dois doit doivent faut peut peuvent veux l'idée".split()
     ),
     "es": frozenset(
         "el la los las es y un una que no de en por para con se lo son tú usted yo pero muy más "

@@ -121,8 +121,15 @@ def _first_verb(text: str, verbs: frozenset[str]) -> re.Match[str] | None:
     return min(found, key=lambda m: m.start()) if found else None
 
 
+# Russian comparatives ("умнее", "дороже") and present-tense verbs ("мешает", "делают") say a
+# sentence is a claim by their endings.
+_RUSSIAN_PREDICATE = re.compile(r"(?<!\w)\w{2,}(?:ее|ше|же|ет|ут|ют|ит|ат|ят)(?!\w)", re.I)
+
+
 def is_claim(text: str, language: str) -> bool:
     grammar = GRAMMARS[language]
+    if language == "ru" and _RUSSIAN_PREDICATE.search(text):
+        return True
     return _first_verb(text, grammar.verbs) is not None or bool(grammar.negated.search(text))
 
 

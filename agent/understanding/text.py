@@ -198,11 +198,6 @@ def sentences(text: str) -> list[str]:
     return split_sentences(text, detect_language(text))
 
 
-def without_instructions(text: str) -> str:
-    """The text with every sentence that instructs the bot taken out."""
-    return " ".join(s for s in sentences(text) if not reads_as_instruction(s))
-
-
 _QUOTES = "\"'“”‘’«»„「」"
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 
-# A sentence ends at . ! ? (or their CJK forms), optionally followed by closing quotes/brackets.
-_SENTENCE_END = re.compile(r"[.!?\u3002\uff01\uff1f][\"'\u201d\u2019)\]]*(?=\s|$)")
+from agent.understanding.language import detect_language
+from agent.understanding.sentences import ends_a_sentence, split_sentences
+
 # "3." or "3)" or "-" or "*" at the start of a line: list debris.
 _LIST_MARKER = re.compile(r"(?m)^\s*(?:\d{1,2}[.)]|[-*\u2022])\s+")
 _DANGLING_NUMBER = re.compile(r"(?:^|\s)\d{1,2}[.)]?\s*$")
@@ -37,17 +38,17 @@ def as_prose(text: str) -> str:
 
 
 def sentences(text: str) -> tuple[list[str], str]:
-    """Prose split into whole sentences (each with its end mark) and the unfinished rest.
+    """Prose split into whole sentences (each with its end mark; boundaries from pysbd, so
+    "U.S." or "e.g." ends none) and the unfinished rest.
 
     A bare list number ("3.") is not a sentence: it is dropped."""
-    found: list[str] = []
-    start = 0
-    for match in _SENTENCE_END.finditer(text):
-        piece = text[start : match.end()].strip()
-        if piece and not _DANGLING_NUMBER.fullmatch(" " + piece):
-            found.append(piece)
-        start = match.end()
-    return found, _DANGLING_NUMBER.sub("", text[start:]).strip()
+    found = [
+        piece
+        for piece in split_sentences(text, detect_language(text))
+        if not _DANGLING_NUMBER.fullmatch(" " + piece)
+    ]
+    rest = found.pop() if found and not ends_a_sentence(found[-1]) else ""
+    return found, _DANGLING_NUMBER.sub("", rest).strip()
 
 
 def _normalized(sentence: str) -> str:

@@ -132,16 +132,17 @@ def test_tidy_reply_ends_on_a_whole_sentence_and_drops_list_debris() -> None:
 
 
 def test_tidy_reply_drops_sentences_the_bot_already_said() -> None:
-    earlier = ["P. Homes are quiet. Offices are loud!"]
+    # ("P." would be an initial to the sentence splitter, not a sentence.)
+    earlier = ["No. Homes are quiet. Offices are loud!"]
     raw = " Homes are quiet. Commutes waste an hour a day. offices are LOUD!"
     assert (
-        tidy_reply("P.", raw, earlier, cut_off=False, quotable="")
-        == "P. Commutes waste an hour a day."
+        tidy_reply("No.", raw, earlier, cut_off=False, quotable="")
+        == "No. Commutes waste an hour a day."
     )
     # Nothing new at all: the repeat is kept rather than an empty reply.
     assert (
-        tidy_reply("P.", " Homes are quiet.", earlier, cut_off=False, quotable="")
-        == "P. Homes are quiet."
+        tidy_reply("No.", " Homes are quiet.", earlier, cut_off=False, quotable="")
+        == "No. Homes are quiet."
     )
     # Nor twice in one reply, nor the started answer again.
     assert tidy_reply(
@@ -199,3 +200,10 @@ def test_no_repeat_blocks_the_next_token_of_an_earlier_run_but_not_the_thesis() 
     out = processor(np.array([9, 9, 9, 9], dtype=np.intc), scores.copy())
     assert np.isfinite(out).all()
     assert processor.blocked == 1
+
+
+def test_tidy_reply_knows_abbreviations_are_not_sentence_ends() -> None:
+    raw = " the U.S. spends more on cars than e.g. Japan does. Dr. Lee agrees with me."
+    assert tidy_reply("Cars win.", raw, [], cut_off=True, quotable="") == (
+        "Cars win. the U.S. spends more on cars than e.g. Japan does. Dr. Lee agrees with me."
+    )
