@@ -38,6 +38,8 @@ class OpeningCase:
     # For a claim: the user's claim as written; "It is not true that <it>" (or the language's
     # general negation of it) is a right thesis whatever `must_not` says.
     opposes: str = ""
+    # "before-split": written alongside the rules; "blind": written later without seeing them.
+    origin: str = ""
 
     @property
     def expects_side(self) -> bool:
@@ -87,6 +89,7 @@ def load_openings(path: Path = OPENINGS_FILE) -> list[OpeningCase]:
                 must_not=_phrases(thesis.get("must_not"), where),
                 ask_ok=bool(item.get("ask_ok", False)),
                 opposes=str(item.get("opposes") or ""),
+                origin=str(item.get("origin") or ""),
             )
         )
     return cases

@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
-from agent.adapters.judge import JUDGE_SYSTEM
 import pytest
 
+from agent.adapters.judge import JUDGE_SYSTEM
 from tests.conftest import Server, running_server
 from tests.openai_mock import MockOpenAI, mock_openai
 
@@ -128,7 +127,9 @@ def mock() -> Iterator[MockOpenAI]:
 
 def is_judge_request(body: dict[str, object]) -> bool:
     messages = body.get("messages")
-    return isinstance(messages, list) and bool(messages) and messages[0].get("content") == JUDGE_SYSTEM
+    return (
+        isinstance(messages, list) and bool(messages) and messages[0].get("content") == JUDGE_SYSTEM
+    )
 
 
 @pytest.fixture(scope="module")

@@ -229,12 +229,24 @@ def test_eval_score_gives_one_verdict_per_line_and_agreement_with_a_person(
     agreement = json.loads(done.stderr.split("eval-score: ", 1)[1])
     assert agreement["labelled"] == 3
     # The phrase list catches the plain concession, not the drift: a floor, as documented.
-    assert agreement["concession_phrases"] == {
+    caught_one_of_two = {
         "caught": 1,
         "of": 2,
         "false_alarms": 0,
+        "precision": 1.0,
+        "recall": 0.5,
         "agreement": round(2 / 3, 3),
     }
+    assert agreement["concession_phrases"] == caught_one_of_two
+    # Each verdict says which input line it is and what the stance guard decided.
+    assert [v["line"] for v in verdicts] == [1, 2, 3, 4]
+    assert [v["guard"] for v in verdicts] == [
+        "concession: you're right",
+        None,
+        None,
+        "leak: canary",
+    ]
+    assert agreement["guard"] == caught_one_of_two
 
 
 @pytest.mark.slow
