@@ -5,6 +5,7 @@ and the parameters and versions a first deploy depends on."""
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import pytest
@@ -256,3 +257,31 @@ def test_reserved_concurrency_of_the_helpers_is_a_parameter(template: dict[str, 
         name: f["Properties"].get("ReservedConcurrentExecutions") for name, f in functions.items()
     }
     assert reserved == {"ApiFunction": None, "MigrateFunction": 1, "PurgeFunction": 1}
+
+
+def substituted(value: Any, parameters: dict[str, str], stack_name: str) -> Any:
+    """A Fn::Sub string with the parameters and pseudo parameters filled in, as deployed."""
+    if not (isinstance(value, dict) and set(value) == {"Fn::Sub"}):
+        return value
+    pattern = value["Fn::Sub"]
+    assert isinstance(pattern, str), "only the one-argument form is used for names"
+    known = {**parameters, "AWS::StackName": stack_name, "AWS::Region": REGION}
+
+    def fill(match: re.Match[str]) -> str:
+        return known[match[1]]
+
+    return re.sub(r"\$\{([\w:]+)\}", fill, pattern)
+
+
+def test_two_stages_in_one_region_get_different_schedule_names(template: dict[str, Any]) -> None:
+    """EventBridge Scheduler names are unique per account and region (in the default group):
+    SAM's default name, the event's logical id, is the same for every stack."""
+    names = []
+    for stage in ("prod", "dev"):
+        cfn = transformed(template, Stage=stage)
+        (schedule,) = of_type(cfn, "AWS::Scheduler::Schedule").values()
+        stack = f"kopichat-{stage}"  # scripts/deploy.sh
+        names.append(substituted(schedule["Properties"].get("Name"), {"Stage": stage}, stack))
+    assert all(isinstance(name, str) and name for name in names), names
+    assert names[0] != names[1], names
+    assert all(len(name) <= 64 for name in names)
