@@ -4,6 +4,11 @@ Built at import, once per container, so warm invocations reuse the engine, the m
 the compiled chains. Lifespan is off: Mangum would otherwise run it on every invocation.
 The API Gateway stage becomes the ASGI root_path per event (see api.stage_path), so Mangum keeps
 its default base path and /docs works under /<stage>.
+
+Mangum base64-encodes every body whose content type matches none of its text types, and its
+default list lacks application/problem+json (every error). API Gateway REST with no binary
+media types then hands the base64 text to the client as the body. So the list below covers every
+text type the app sends; Mangum matches each entry as a substring of the content type.
 """
 
 from __future__ import annotations
@@ -19,7 +24,20 @@ from api.stage_path import StageRootPath
 logging.getLogger().setLevel(logging.INFO)
 
 
-_asgi = Mangum(StageRootPath(app_from_environment()), lifespan="off")
+TEXT_MIME_TYPES = [
+    "text/",  # text/html (the page, /docs), text/event-stream, text/plain
+    "application/json",
+    "application/problem+json",
+    "+json",  # any other structured JSON type
+    "application/javascript",
+    "application/xml",
+    "+xml",
+    "application/vnd.oai.openapi",
+]
+
+_asgi = Mangum(
+    StageRootPath(app_from_environment()), lifespan="off", text_mime_types=TEXT_MIME_TYPES
+)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -285,7 +285,12 @@ def response_header(result: Mapping[str, Any], name: str) -> str | None:
 
 
 def response_json(result: Mapping[str, Any]) -> Any:
-    """The decoded JSON body of a Mangum result (handles ``isBase64Encoded``)."""
-    body = result.get("body") or ""
-    raw = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
-    return json.loads(raw)
+    """The JSON body of a Mangum result, read as the client gets it.
+
+    It does not decode base64: API Gateway REST (with no binary media types) hands a base64 body
+    to the client as it is, so a JSON response marked ``isBase64Encoded`` is a bug, and this
+    fails on it instead of hiding it."""
+    assert result.get("isBase64Encoded") is False, (
+        f"a {response_header(result, 'content-type')} body came back base64-encoded: {result}"
+    )
+    return json.loads(str(result.get("body") or ""))

@@ -5,6 +5,7 @@ and the parameters and versions a first deploy depends on."""
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import pytest
@@ -59,6 +60,69 @@ def statements(role: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         s for p in role["Properties"].get("Policies", []) for s in p["PolicyDocument"]["Statement"]
     ]
+
+
+def condition_values(cfn: dict[str, Any], parameters: dict[str, str]) -> dict[str, bool]:
+    """The template's Conditions, evaluated as CloudFormation would with these parameters."""
+
+    def value(node: Any) -> Any:
+        if isinstance(node, dict) and len(node) == 1:
+            ((key, arg),) = node.items()
+            if key == "Ref":
+                return parameters[arg]
+            if key == "Condition":
+                return truth(arg)
+            if key == "Fn::Equals":
+                return str(value(arg[0])) == str(value(arg[1]))
+            if key == "Fn::Not":
+                return not value(arg[0])
+            if key == "Fn::And":
+                return all(value(a) for a in arg)
+            if key == "Fn::Or":
+                return any(value(a) for a in arg)
+        if isinstance(node, dict | list):
+            raise AssertionError(f"cannot evaluate condition {node!r}")
+        return node
+
+    def truth(name: str) -> bool:
+        return bool(value(cfn["Conditions"][name]))
+
+    return {name: truth(name) for name in cfn.get("Conditions", {})}
+
+
+def resolved(node: Any, conditions: dict[str, bool]) -> Any:
+    """``node`` with every Fn::If decided and every AWS::NoValue dropped."""
+    no_value = object()
+
+    def walk(item: Any) -> Any:
+        if isinstance(item, dict):
+            if set(item) == {"Fn::If"}:
+                name, when_true, when_false = item["Fn::If"]
+                return walk(when_true if conditions[name] else when_false)
+            if item == {"Ref": "AWS::NoValue"}:
+                return no_value
+            pairs = ((k, walk(v)) for k, v in item.items())
+            return {k: v for k, v in pairs if v is not no_value}
+        if isinstance(item, list):
+            return [v for v in map(walk, item) if v is not no_value]
+        return item
+
+    return walk(node)
+
+
+def deployed(template: dict[str, Any], **parameters: str) -> dict[str, Any]:
+    """The transformed template with its conditions decided for these parameters: what
+    CloudFormation creates (resources whose Condition is false left out)."""
+    cfn = transformed(template, **parameters)
+    defaults = {k: v.get("Default") for k, v in template["Parameters"].items()}
+    values = {k: str(v) for k, v in {**defaults, **parameters}.items() if v is not None}
+    conditions = condition_values(cfn, values)
+    kept = {
+        name: resource
+        for name, resource in cfn["Resources"].items()
+        if conditions.get(resource.get("Condition", ""), True)
+    }
+    return {**cfn, "Resources": resolved(kept, conditions)}
 
 
 def deployed_stages(cfn: dict[str, Any]) -> list[Any]:
@@ -121,7 +185,6 @@ def test_each_function_reaches_only_the_secrets_it_needs(template: dict[str, Any
         "Ref": "OpenAIKeySecretName"
     }
     assert "KOPICHAT_OPENAI_KEY_SECRET" not in migrate["Environment"]["Variables"]
-    assert migrate["ReservedConcurrentExecutions"] == 1
 
 
 def test_the_proxy_requires_iam_auth(template: dict[str, Any]) -> None:
@@ -152,7 +215,6 @@ def test_a_daily_purge_runs_with_the_database_but_no_secret(template: dict[str, 
     cfn = transformed(template)
     purge = of_type(cfn, "AWS::Lambda::Function")["PurgeFunction"]["Properties"]
     assert purge["ImageConfig"]["Command"] == ["agent.purge.handler"]
-    assert purge["ReservedConcurrentExecutions"] == 1
     variables = purge["Environment"]["Variables"]
     assert variables["KOPICHAT_RETENTION_DAYS"] == {"Ref": "RetentionDays"}
     assert "KOPICHAT_OPENAI_KEY_SECRET" not in variables
@@ -169,3 +231,57 @@ def test_a_daily_purge_runs_with_the_database_but_no_secret(template: dict[str, 
     (schedule,) = of_type(cfn, "AWS::Scheduler::Schedule").values()
     assert schedule["Properties"]["ScheduleExpression"] == "rate(1 day)"
     assert template["Parameters"]["RetentionDays"]["Default"] == ""
+
+
+def test_no_function_reserves_concurrency_by_default(template: dict[str, Any]) -> None:
+    """A reservation needs an account concurrency quota of 100 + the reservations; new accounts
+    often have 10, and the first deploy would roll back. Migrations take turns by their lock."""
+    functions = of_type(deployed(template), "AWS::Lambda::Function")
+    assert set(functions) == {"ApiFunction", "MigrateFunction", "PurgeFunction"}
+    reserved = {
+        name: f["Properties"]["ReservedConcurrentExecutions"]
+        for name, f in functions.items()
+        if "ReservedConcurrentExecutions" in f["Properties"]
+    }
+    assert reserved == {}
+
+
+def test_reserved_concurrency_of_the_helpers_is_a_parameter(template: dict[str, Any]) -> None:
+    parameter = template["Parameters"]["ReserveHelperConcurrency"]
+    assert parameter["Default"] == "false"
+    assert set(parameter["AllowedValues"]) == {"true", "false"}
+    functions = of_type(
+        deployed(template, ReserveHelperConcurrency="true"), "AWS::Lambda::Function"
+    )
+    reserved = {
+        name: f["Properties"].get("ReservedConcurrentExecutions") for name, f in functions.items()
+    }
+    assert reserved == {"ApiFunction": None, "MigrateFunction": 1, "PurgeFunction": 1}
+
+
+def substituted(value: Any, parameters: dict[str, str], stack_name: str) -> Any:
+    """A Fn::Sub string with the parameters and pseudo parameters filled in, as deployed."""
+    if not (isinstance(value, dict) and set(value) == {"Fn::Sub"}):
+        return value
+    pattern = value["Fn::Sub"]
+    assert isinstance(pattern, str), "only the one-argument form is used for names"
+    known = {**parameters, "AWS::StackName": stack_name, "AWS::Region": REGION}
+
+    def fill(match: re.Match[str]) -> str:
+        return known[match[1]]
+
+    return re.sub(r"\$\{([\w:]+)\}", fill, pattern)
+
+
+def test_two_stages_in_one_region_get_different_schedule_names(template: dict[str, Any]) -> None:
+    """EventBridge Scheduler names are unique per account and region (in the default group):
+    SAM's default name, the event's logical id, is the same for every stack."""
+    names = []
+    for stage in ("prod", "dev"):
+        cfn = transformed(template, Stage=stage)
+        (schedule,) = of_type(cfn, "AWS::Scheduler::Schedule").values()
+        stack = f"kopichat-{stage}"  # scripts/deploy.sh
+        names.append(substituted(schedule["Properties"].get("Name"), {"Stage": stage}, stack))
+    assert all(isinstance(name, str) and name for name in names), names
+    assert names[0] != names[1], names
+    assert all(len(name) <= 64 for name in names)

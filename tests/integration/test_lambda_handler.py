@@ -81,6 +81,76 @@ def test_errors_keep_their_status_and_problem_json(handler: Handler, shape: Even
     assert bad["statusCode"] == 422
 
 
+# One response of each kind a client may get: (method, path, body, status, content type).
+PROBLEM = "application/problem+json"
+TEXT_RESPONSES = [
+    pytest.param("GET", "/health", None, 200, "application/json", id="200 health"),
+    pytest.param("GET", "/openapi.json", None, 200, "application/json", id="200 schema"),
+    pytest.param(
+        "POST",
+        "/api/chat",
+        {"conversation_id": str(uuid.uuid4()), "message": "hi"},
+        404,
+        PROBLEM,
+        id="404 unknown conversation",
+    ),
+    pytest.param("POST", "/api/chat", "not json", 422, PROBLEM, id="422 not json"),
+    pytest.param(
+        "POST",
+        "/api/chat",
+        {"conversation_id": None, "message": "   "},
+        422,
+        PROBLEM,
+        id="422 blank message",
+    ),
+    pytest.param("GET", "/api/conversations/not-a-uuid", None, 422, PROBLEM, id="422 malformed id"),
+    pytest.param(
+        "POST",
+        "/api/chat",
+        {"conversation_id": None, "message": "x" * 70_000},
+        413,
+        PROBLEM,
+        id="413 body too large",
+    ),
+]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize(("method", "path", "body", "status", "content_type"), TEXT_RESPONSES)
+def test_no_json_response_is_base64_encoded(
+    handler: Handler,
+    shape: EventShape,
+    method: str,
+    path: str,
+    body: dict[str, Any] | str | None,
+    status: int,
+    content_type: str,
+) -> None:
+    # API Gateway REST with no binary media types passes a base64 body to the client as is:
+    # the raw result must carry the JSON itself.
+    result = handler(build_event(shape, method, path, body), lambda_context())
+    assert result["statusCode"] == status, result
+    assert response_header(result, "content-type") == content_type
+    assert result["isBase64Encoded"] is False, result
+    parsed = json.loads(result["body"])
+    if status >= 400:
+        assert parsed["status"] == status
+        assert parsed["code"]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_pages_and_streams_are_not_base64_encoded(handler: Handler, shape: EventShape) -> None:
+    page = handler(build_event(shape, "GET", "/", content_type=None), lambda_context())
+    docs = handler(build_event(shape, "GET", "/docs", content_type=None), lambda_context())
+    opening = {"conversation_id": None, "message": "Topic: tea. You argue that tea beats coffee."}
+    stream = handler(build_event(shape, "POST", "/api/chat/stream", opening), lambda_context())
+    for result, kind in ((page, "text/html"), (docs, "text/html"), (stream, "text/event-stream")):
+        assert result["statusCode"] == 200, result
+        assert str(response_header(result, "content-type")).startswith(kind)
+        assert result["isBase64Encoded"] is False, result
+        assert str(result["body"]).lstrip().startswith(("<", "event:", ":", "data:", "id:"))
+
+
 @pytest.mark.parametrize(
     ("shape", "root"), [("rest_v1", "/prod"), ("http_v2", "/prod"), ("function_url", "")]
 )
