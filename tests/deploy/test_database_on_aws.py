@@ -5,12 +5,17 @@ connection to one database connection for its whole life, so the app sends none 
 lock wait comes from the proxy target group's ``InitQuery`` instead. Locally (MariaDB, compose)
 the engine keeps setting it per connection, and tests/integration/test_sql_store.py relies on
 that bound.
+
+The proxy requires TLS: PyMySQL checks its certificate against the CA bundle named by
+``ssl_ca`` in DATABASE_URL. ``ssl_ca=certifi`` is the bundle of the certifi package, which the
+image installs, rather than a system file that the Lambda base image may not have.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -121,3 +126,20 @@ def test_the_proxy_sets_the_lock_wait_the_app_would_have_set(template: dict[str,
     init_query = target_group["ConnectionPoolConfigurationInfo"]["InitQuery"]
     assert init_query == f"SET innodb_lock_wait_timeout = {lock_wait_s(settings.db_timeout_s)}"
     assert lock_wait_s(settings.db_timeout_s) < settings.db_timeout_s
+
+
+def test_the_ca_bundle_of_the_aws_url_exists(aws_engine: Engine) -> None:
+    import certifi
+
+    ssl = connect_params(aws_engine)["ssl"]
+    assert Path(ssl["ca"]).is_file(), ssl
+    assert ssl["ca"] == certifi.where()
+    assert "BEGIN CERTIFICATE" in Path(ssl["ca"]).read_text(encoding="ascii")
+
+
+def test_an_explicit_ca_path_is_kept() -> None:
+    engine = make_engine("mysql+pymysql://kopichat@db:3306/kopichat?ssl_ca=/srv/ca.pem")
+    try:
+        assert connect_params(engine)["ssl"] == {"ca": "/srv/ca.pem"}
+    finally:
+        engine.dispose()

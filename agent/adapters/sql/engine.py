@@ -10,6 +10,8 @@ The lock wait is set per connection (the driver's init_command, a session-level 
 client connection to one database connection for its life, so the template turns it off there
 and the proxy's target group sets the same value with its InitQuery on each database connection
 it opens.
+
+`ssl_ca=certifi` in a MySQL URL stands for the CA bundle of the certifi package (see `CERTIFI`).
 """
 
 from __future__ import annotations
@@ -30,12 +32,27 @@ from agent.errors import ConfigError
 from agent.settings import Settings
 
 _DEADLINE = "kopichat_deadline"
+# DATABASE_URL's ssl_ca=certifi: the CA bundle of the certifi package, wherever it is installed
+# (the Lambda image ships it; a system path like /etc/pki/tls/certs/ca-bundle.crt may be absent).
+CERTIFI = "certifi"
 # Below this a statement cannot finish anyway; PyMySQL needs a positive timeout.
 _MIN_STATEMENT_S = 0.05
 
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
+
+
+def certifi_bundle() -> str:
+    """The path of the CA bundle that the certifi package ships (Mozilla's roots)."""
+    try:
+        import certifi
+    except ImportError:
+        raise ConfigError(
+            "DATABASE_URL: ssl_ca=certifi needs the certifi package "
+            "(install the aws extra: pip install 'kopichat[aws]')"
+        ) from None
+    return str(certifi.where())
 
 
 def lock_wait_s(statement_timeout_s: float) -> int:
@@ -89,6 +106,8 @@ def make_engine(
     if backend in {"mysql", "mariadb"}:
         if "charset" not in parsed.query:
             parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+        if parsed.query.get("ssl_ca") == CERTIFI:
+            parsed = parsed.update_query_dict({"ssl_ca": certifi_bundle()})
         io_timeout = statement_timeout_s if statement_timeout_s is not None else timeout_s
         connect_args: dict[str, Any] = {
             "connect_timeout": timeout_s,
