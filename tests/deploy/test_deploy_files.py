@@ -277,6 +277,16 @@ def test_logs_are_retained_and_errors_alarm(template: dict[str, Any]) -> None:
     assert any(a["Properties"]["MetricName"] == "Errors" for a in alarms.values())
 
 
+def test_every_alarm_notifies_when_it_fires_and_when_it_clears(template: dict[str, Any]) -> None:
+    alarms = resources_of(template, "AWS::CloudWatch::Alarm")
+    assert alarms
+    topic = {"Ref": "AlarmTopic"}
+    for name, alarm in alarms.items():
+        props = alarm["Properties"]
+        assert props.get("AlarmActions") == [topic], f"{name}: no AlarmActions"
+        assert props.get("OKActions") == [topic], f"{name}: no OKActions"
+
+
 def test_parameters_cover_stage_model_and_sizes(template: dict[str, Any]) -> None:
     assert {
         "Stage",
