@@ -8,11 +8,11 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from agent.adapters.aws import database_password_source, with_openai_key_from_secret
+from agent.adapters.aws import with_openai_key_from_secret
 from agent.adapters.chain_responder import ChainResponder
 from agent.adapters.chat_models import make_chat_model
 from agent.adapters.prompt_files import DEFAULT_PROMPTS_DIR, PromptSet, load_prompt_library
-from agent.adapters.sql.engine import create_schema_if_sqlite, make_engine
+from agent.adapters.sql.engine import create_schema_if_sqlite, engine_from_settings
 from agent.adapters.sql.store import SqlConversationStore
 from agent.settings import Settings
 from agent.understanding.guard import StanceGuard
@@ -36,11 +36,7 @@ def build_services(settings: Settings) -> Services:
     library = load_prompt_library(settings.prompt_version, prompts_dir)
     settings = with_openai_key_from_secret(settings)
     choice = make_chat_model(settings)
-    engine = make_engine(
-        settings.database_url,
-        settings.db_timeout_s,
-        password_source=database_password_source(settings),
-    )
+    engine = engine_from_settings(settings)
     create_schema_if_sqlite(engine)
     store = SqlConversationStore(engine, timeout_s=settings.db_timeout_s)
     policy = TurnPolicy(

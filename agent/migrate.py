@@ -31,6 +31,11 @@ from agent.settings import load_settings
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "adapters" / "sql" / "migrations"
 LOCK_NAME = "kopichat_migrate"
 DEFAULT_LOCK_TIMEOUT_S = 240.0
+# Limits of the migration's own engine, not the service's (KOPICHAT_DB_TIMEOUT_S, 3 s): a run
+# waits in GET_LOCK for up to its lock timeout, and one DDL statement on a big table may take
+# minutes. With the service's read timeout both ended in error 2013 (Lost connection).
+CONNECT_TIMEOUT_S = 10.0
+STATEMENT_TIMEOUT_S = 300.0
 
 
 class MigrationLocked(Exception):
@@ -58,6 +63,25 @@ def migrate_connection(connection: Connection) -> None:
         adopted = "0003" if "antithesis" in columns else "0002" if "owner" in columns else "0001"
         command.stamp(alembic_config(connection), adopted)
     upgrade(connection)
+
+
+def migration_engine(
+    url: str,
+    *,
+    password_source: PasswordSource | None = None,
+    lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S,
+) -> Engine:
+    """An engine for migrating: each read and write on the socket may take STATEMENT_TIMEOUT_S,
+    and longer than the wait for the migration lock. It sets its own InnoDB lock wait (half of
+    that) on each connection whatever KOPICHAT_DB_SESSION_INIT says: behind RDS Proxy the
+    connection that holds GET_LOCK is pinned anyway, and a run lasts seconds."""
+    return make_engine(
+        url,
+        CONNECT_TIMEOUT_S,
+        password_source=password_source,
+        session_init=True,
+        statement_timeout_s=max(STATEMENT_TIMEOUT_S, lock_timeout_s + 30.0),
+    )
 
 
 def migrate_engine(engine: Engine) -> None:
@@ -120,7 +144,7 @@ def migrate(
     wait_s: float = 0.0,
     lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S,
 ) -> None:
-    engine = make_engine(url, password_source=password_source)
+    engine = migration_engine(url, password_source=password_source, lock_timeout_s=lock_timeout_s)
     try:
         wait_for_database(engine, wait_s)
         with migration_lock(engine, lock_timeout_s), engine.begin() as connection:

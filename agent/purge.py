@@ -16,8 +16,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from agent.adapters.aws import database_password_source
-from agent.adapters.sql.engine import make_engine
+from agent.adapters.sql.engine import engine_from_settings
 from agent.adapters.sql.store import SqlConversationStore
 from agent.domain import PurgeReport
 from agent.errors import ConfigError, DatabaseUnavailable
@@ -35,11 +34,7 @@ async def purge_old(
 
 
 def run(settings: Settings) -> PurgeReport:
-    engine = make_engine(
-        settings.database_url,
-        settings.db_timeout_s,
-        password_source=database_password_source(settings),
-    )
+    engine = engine_from_settings(settings)
     try:
         store = SqlConversationStore(engine, timeout_s=settings.db_timeout_s)
         return asyncio.run(purge_old(store, settings.retention_days, datetime.now(UTC)))

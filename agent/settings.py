@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     # auth tokens instead of a password for the database (RDS Proxy).
     openai_key_secret: str | None = Field(default=None, alias="KOPICHAT_OPENAI_KEY_SECRET")
     db_iam_auth: bool = Field(default=False, alias="KOPICHAT_DB_IAM_AUTH")
+    # Set the InnoDB lock wait on each new MySQL connection (a session-level SET). Off behind
+    # RDS Proxy, where it would pin every connection; the proxy's InitQuery sets it there.
+    db_session_init: bool = Field(default=True, alias="KOPICHAT_DB_SESSION_INIT")
     aws_region: str | None = Field(default=None, alias="AWS_REGION")
 
     @field_validator(

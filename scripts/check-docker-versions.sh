@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The Docker versions docker-compose.yml needs: Compose >= 2.24 (env_file with `required`) and
-# Docker Engine >= 25 (healthcheck `start_interval`). Older ones reject the file or ignore the
-# option; this says so in one line before `docker compose up` starts.
+# The Docker versions docker-compose.yml is supported with: Compose >= 2.24 and Docker Engine
+# >= 25 (healthcheck `start_interval`). Older ones may reject the file or ignore the option; this
+# says so in one line before `docker compose up` starts.
 set -euo pipefail
 
 MIN_COMPOSE=2.24.0

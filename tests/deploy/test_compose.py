@@ -88,6 +88,58 @@ def test_an_empty_kopichat_extras_leaves_the_offline_model_out(
         assert document["services"][service]["build"]["args"]["KOPICHAT_EXTRAS"] == extras
 
 
+# Set in compose itself, for the container, whatever .env says.
+SET_BY_COMPOSE = {"DATABASE_URL", "HOST", "PORT"}
+# Settings that make no sense in the local stack: AWS only, and the image's own prompts path.
+NOT_FOR_COMPOSE = {
+    "KOPICHAT_OPENAI_KEY_SECRET",
+    "KOPICHAT_DB_IAM_AUTH",
+    "KOPICHAT_DB_SESSION_INIT",
+    "AWS_REGION",
+    "KOPICHAT_PROMPTS_DIR",
+}
+DOTENV = (
+    "MYSQL_PASSWORD=pw1\n"
+    "MYSQL_ROOT_PASSWORD=root-secret-pw2\n"
+    "KOPICHAT_MODEL=fake\n"
+    "KOPICHAT_HISTORY_LIMIT=7\n"
+    "UNRELATED_TOKEN=not-for-the-app\n"
+)
+
+
+def test_each_service_gets_only_the_variables_it_needs(compose: Path, tmp_path: Path) -> None:
+    """The root password stays with the db service: .env is no env_file of the app services."""
+    document = rendered(config(compose, tmp_path, DOTENV))
+    services = document["services"]
+    for name in ("api", "migrate"):
+        environment = services[name]["environment"]
+        assert "MYSQL_ROOT_PASSWORD" not in environment, name
+        assert "root-secret-pw2" not in json.dumps(services[name]), name
+        assert "UNRELATED_TOKEN" not in environment, name
+        assert "env_file" not in services[name], name
+    assert set(services["migrate"]["environment"]) == {"DATABASE_URL"}
+    api = services["api"]["environment"]
+    assert api["KOPICHAT_MODEL"] == "fake"
+    assert api["KOPICHAT_HISTORY_LIMIT"] == "7"
+    assert api["DATABASE_URL"] == "mysql+pymysql://kopichat:pw1@db:3306/kopichat?charset=utf8mb4"
+    assert services["db"]["environment"]["MYSQL_ROOT_PASSWORD"] == "root-secret-pw2"
+
+
+def test_the_api_service_passes_every_app_setting_through(compose: Path, tmp_path: Path) -> None:
+    from agent.settings import Settings
+
+    settings = {f.alias for f in Settings.model_fields.values() if f.alias}
+    wanted = settings - SET_BY_COMPOSE - NOT_FOR_COMPOSE
+    document = rendered(config(compose, tmp_path, DOTENV))
+    api = document["services"]["api"]["environment"]
+    assert set(api) == wanted | SET_BY_COMPOSE
+    assert {k for k, v in api.items() if v is not None} == {
+        *SET_BY_COMPOSE,
+        "KOPICHAT_MODEL",
+        "KOPICHAT_HISTORY_LIMIT",
+    }, "an unset variable must stay unset (the app's default), not become empty"
+
+
 def test_a_missing_password_stops_compose_with_a_hint(compose: Path, tmp_path: Path) -> None:
     result = config(compose, tmp_path, MYSQL_ROOT_PASSWORD="x")
     assert result.returncode != 0

@@ -182,7 +182,9 @@ def test_compose_stack_shape() -> None:
     assert api["build"]["target"] == "server"
     assert api["depends_on"]["db"]["condition"] == "service_healthy"
     assert api["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
-    assert any(entry["path"] == ".env" for entry in api["env_file"])
+    # .env holds the root password: the app services list their variables instead.
+    assert "env_file" not in api
+    assert "env_file" not in migrate
     assert api["environment"]["HOST"] == "0.0.0.0"
     assert all(port.startswith("127.0.0.1:") for port in api["ports"])
 
@@ -273,6 +275,49 @@ def test_logs_are_retained_and_errors_alarm(template: dict[str, Any]) -> None:
     assert all("RetentionInDays" in g["Properties"] for g in log_groups.values())
     alarms = resources_of(template, "AWS::CloudWatch::Alarm")
     assert any(a["Properties"]["MetricName"] == "Errors" for a in alarms.values())
+
+
+def test_every_alarm_notifies_when_it_fires_and_when_it_clears(template: dict[str, Any]) -> None:
+    alarms = resources_of(template, "AWS::CloudWatch::Alarm")
+    assert alarms
+    topic = {"Ref": "AlarmTopic"}
+    for name, alarm in alarms.items():
+        props = alarm["Properties"]
+        assert props.get("AlarmActions") == [topic], f"{name}: no AlarmActions"
+        assert props.get("OKActions") == [topic], f"{name}: no OKActions"
+
+
+def stage_name(value: Any) -> str:
+    """A resource name as docs/deployment.md writes it: ``kopichat-${Stage}-api`` is
+    ``kopichat-<Stage>-api``."""
+    assert isinstance(value, dict), value
+    assert set(value) == {"Fn::Sub"}, value
+    return str(value["Fn::Sub"]).replace("${Stage}", "<Stage>")
+
+
+def test_the_deployment_doc_counts_what_the_template_creates(template: dict[str, Any]) -> None:
+    text = (ROOT / "docs" / "deployment.md").read_text(encoding="utf-8")
+    start = text.index("## AWS: what gets created")
+    created = text[start : text.index("\n## ", start + 1)]
+    functions = resources_of(template, "AWS::Serverless::Function")
+    alarms = resources_of(template, "AWS::CloudWatch::Alarm")
+    secrets = resources_of(template, "AWS::SecretsManager::Secret")
+    images = [f for f in functions.values() if f["Properties"].get("PackageType") == "Image"]
+
+    def counts(pattern: str) -> set[int]:
+        found = {int(n) for n in re.findall(pattern, text)}
+        assert found, f"docs/deployment.md no longer says {pattern!r}: update this test"
+        return found
+
+    assert counts(r"(\d+) alarms\b") == {len(alarms)}
+    # sam deploy --resolve-image-repos creates one ECR repository per image function.
+    assert counts(r"× (\d+) repositories") == {len(images)}
+    # The generated DB secret, and the OpenAI key's, which you create before the first deploy.
+    assert counts(r"(\d+) secrets ×") == {len(secrets) + 1}
+    for name, function in functions.items():
+        assert stage_name(function["Properties"]["FunctionName"]) in created, name
+    for name, alarm in alarms.items():
+        assert stage_name(alarm["Properties"]["AlarmName"]) in created, name
 
 
 def test_parameters_cover_stage_model_and_sizes(template: dict[str, Any]) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from tests.deploy.lambda_asset import LambdaAsset, build_lambda_asset, handler_env, without_bytecode
 from tests.deploy.lambda_events import build_event
-from tests.deploy.tooling import package_registry_or_skip
+from tests.deploy.tooling import ROOT, package_registry_or_skip
 
 pytestmark = pytest.mark.slow
 
@@ -127,3 +127,36 @@ def test_the_image_holds_no_offline_model(asset: LambdaAsset) -> None:
     assert (asset.task_root / "prompts").is_dir()
     assert asset.env["KOPICHAT_PROMPTS_DIR"] == str(asset.task_root / "prompts")
     assert asset.env["PYTHONDONTWRITEBYTECODE"] == "1"
+
+
+_CA_BUNDLE = """
+import json, os
+from agent.adapters.sql.engine import make_engine
+engine = make_engine(os.environ["DATABASE_URL"])
+ca = engine.dialect.create_connect_args(engine.url)[1]["ssl"]["ca"]
+print(json.dumps({"ca": ca, "exists": os.path.isfile(ca)}))
+"""
+
+
+def test_the_image_ships_the_ca_bundle_the_database_url_names(
+    asset: LambdaAsset, tmp_path: Path
+) -> None:
+    """ssl_ca=certifi (infra/template.yaml) resolves, from the layout alone, to a file in it."""
+    template = (ROOT / "infra" / "template.yaml").read_text(encoding="utf-8")
+    assert "ssl_ca=certifi" in template
+    env = handler_env(
+        asset, DATABASE_URL="mysql+pymysql://kopichat@proxy:3306/kopichat?ssl_ca=certifi"
+    )
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", _CA_BUNDLE],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["exists"] is True
+    assert Path(report["ca"]).is_relative_to(asset.task_root), report

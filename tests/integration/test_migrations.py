@@ -85,6 +85,42 @@ def test_a_second_run_waits_for_the_first_ones_lock(empty_db: str) -> None:
     assert {"alembic_version", "conversations", "messages"} <= tables(empty_db)
 
 
+def test_a_run_outwaits_a_lock_held_longer_than_the_turns_read_timeout(empty_db: str) -> None:
+    """The service's engine gives up on a socket read after 3 s (KOPICHAT_DB_TIMEOUT_S); a
+    migration waiting in GET_LOCK, or running a slow DDL statement, must not."""
+    held_s = 5.0  # longer than the service's 3 s read timeout
+    holder = create_engine(empty_db)
+    with holder.connect() as conn:
+        assert conn.execute(text("SELECT GET_LOCK(:n, 0)"), {"n": LOCK_NAME}).scalar() == 1
+
+        def release_later() -> None:
+            # The holder's own thread sleeps while the lock is held; the release is the only
+            # statement on its connection meanwhile.
+            time.sleep(held_s)
+            conn.execute(text("SELECT RELEASE_LOCK(:n)"), {"n": LOCK_NAME})
+
+        releaser = threading.Thread(target=release_later)
+        releaser.start()
+        try:
+            migrate(empty_db)
+        finally:
+            releaser.join(timeout=60)
+    holder.dispose()
+    assert {"alembic_version", "conversations", "messages"} <= tables(empty_db)
+
+
+def test_a_slow_statement_in_a_migration_is_not_cut_off(empty_db: str) -> None:
+    """A DDL statement of a revision may take longer than the service's read timeout."""
+    from agent.migrate import migration_engine
+
+    engine = migration_engine(empty_db)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT SLEEP(4)")).scalar() == 0
+    finally:
+        engine.dispose()
+
+
 def test_a_lock_held_too_long_fails_clearly(empty_db: str) -> None:
     holder = create_engine(empty_db)
     with holder.connect() as conn:

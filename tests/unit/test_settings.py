@@ -112,6 +112,7 @@ BAD_VALUES = {
     "KOPICHAT_GUARD": "maybe",
     "KOPICHAT_GUARD_JUDGE_MODEL": "gpt 4o",
     "KOPICHAT_DB_IAM_AUTH": "maybe",
+    "KOPICHAT_DB_SESSION_INIT": "maybe",
     "KOPICHAT_API_KEYS": "short",
     "KOPICHAT_RATE_LIMIT": "lots",
     "KOPICHAT_CORS_ORIGINS": "app.example.com",

@@ -4,6 +4,14 @@ Every wait on the database is bounded by `timeout_s` (KOPICHAT_DB_TIMEOUT_S): th
 the connect, each read and write on the socket, and the InnoDB lock wait (half of it, in whole
 seconds, at least 1). The store tightens the socket timeouts further to the time its turn has
 left (see `limit_statements`).
+
+The lock wait is set per connection (the driver's init_command, a session-level SET) unless
+`session_init` is off (KOPICHAT_DB_SESSION_INIT=off). Behind RDS Proxy that SET would pin every
+client connection to one database connection for its life, so the template turns it off there
+and the proxy's target group sets the same value with its InitQuery on each database connection
+it opens.
+
+`ssl_ca=certifi` in a MySQL URL stands for the CA bundle of the certifi package (see `CERTIFI`).
 """
 
 from __future__ import annotations
@@ -19,9 +27,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from agent.adapters.aws import database_password_source
 from agent.errors import ConfigError
+from agent.settings import Settings
 
 _DEADLINE = "kopichat_deadline"
+# DATABASE_URL's ssl_ca=certifi: the CA bundle of the certifi package, wherever it is installed
+# (the Lambda image ships it; a system path like /etc/pki/tls/certs/ca-bundle.crt may be absent).
+CERTIFI = "certifi"
 # Below this a statement cannot finish anyway; PyMySQL needs a positive timeout.
 _MIN_STATEMENT_S = 0.05
 
@@ -30,15 +43,51 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+def certifi_bundle() -> str:
+    """The path of the CA bundle that the certifi package ships (Mozilla's roots)."""
+    try:
+        import certifi
+    except ImportError:
+        raise ConfigError(
+            "DATABASE_URL: ssl_ca=certifi needs the certifi package "
+            "(install the aws extra: pip install 'kopichat[aws]')"
+        ) from None
+    return str(certifi.where())
+
+
+def lock_wait_s(statement_timeout_s: float) -> int:
+    """The InnoDB lock wait for statements limited to ``statement_timeout_s``: half of it, in
+    whole seconds, at least 1. A lock wait then ends as MySQL's own error 1205, with the
+    connection still usable, before the socket read times out."""
+    return max(1, math.ceil(statement_timeout_s / 2))
+
+
+def engine_from_settings(settings: Settings) -> Engine:
+    """The engine the service and the purge use: DATABASE_URL with its limits, IAM auth tokens
+    and the session init as the settings say."""
+    return make_engine(
+        settings.database_url,
+        settings.db_timeout_s,
+        password_source=database_password_source(settings),
+        session_init=settings.db_session_init,
+    )
+
+
 def make_engine(
     url: str,
     timeout_s: float = 3.0,
     *,
     password_source: Callable[[str, int, str], str] | None = None,
+    session_init: bool = True,
+    statement_timeout_s: float | None = None,
 ) -> Engine:
     """``timeout_s``: the limit of each database wait (KOPICHAT_DB_TIMEOUT_S).
     ``password_source``: called for each new MySQL connection (host, port, user) for its
-    password, e.g. an RDS IAM auth token, which expires after 15 minutes."""
+    password, e.g. an RDS IAM auth token, which expires after 15 minutes.
+    ``session_init``: set the InnoDB lock wait on each new MySQL connection (off behind RDS
+    Proxy, where the proxy sets it; see the module's docstring).
+    ``statement_timeout_s``: the limit of each read and write on the socket, when it must be
+    longer than ``timeout_s`` (the migrations: DDL, and waiting for the migration lock)."""
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -57,9 +106,18 @@ def make_engine(
     if backend in {"mysql", "mariadb"}:
         if "charset" not in parsed.query:
             parsed = parsed.update_query_dict({"charset": "utf8mb4"})
-        # Half the limit (whole seconds, at least 1), so a lock wait ends as MySQL's own error
-        # 1205, with the connection still usable, before the socket read times out.
-        lock_wait = max(1, math.ceil(timeout_s / 2))
+        if parsed.query.get("ssl_ca") == CERTIFI:
+            parsed = parsed.update_query_dict({"ssl_ca": certifi_bundle()})
+        io_timeout = statement_timeout_s if statement_timeout_s is not None else timeout_s
+        connect_args: dict[str, Any] = {
+            "connect_timeout": timeout_s,
+            "read_timeout": io_timeout,
+            "write_timeout": io_timeout,
+        }
+        if session_init:
+            connect_args["init_command"] = (
+                f"SET SESSION innodb_lock_wait_timeout = {lock_wait_s(io_timeout)}"
+            )
         # pre_ping and recycle: RDS Proxy and MySQL close idle connections under a frozen Lambda.
         engine = create_engine(
             parsed,
@@ -68,14 +126,9 @@ def make_engine(
             pool_size=8,
             max_overflow=8,
             pool_timeout=timeout_s,
-            connect_args={
-                "connect_timeout": timeout_s,
-                "read_timeout": timeout_s,
-                "write_timeout": timeout_s,
-                "init_command": f"SET SESSION innodb_lock_wait_timeout = {lock_wait}",
-            },
+            connect_args=connect_args,
         )
-        event.listen(engine, "before_cursor_execute", _socket_timeouts_within(timeout_s))
+        event.listen(engine, "before_cursor_execute", _socket_timeouts_within(io_timeout))
         if password_source is not None:
             _fresh_password_per_connection(engine, password_source)
         return engine

@@ -7,8 +7,8 @@ from alembic import context
 from sqlalchemy import Connection
 
 from agent.adapters.aws import database_password_source
-from agent.adapters.sql.engine import make_engine
 from agent.adapters.sql.tables import metadata
+from agent.migrate import migration_engine
 from agent.settings import load_settings
 
 
@@ -28,7 +28,9 @@ if given is not None:
     _migrate(given)
 else:
     settings = load_settings()
-    engine = make_engine(settings.database_url, password_source=database_password_source(settings))
+    engine = migration_engine(
+        settings.database_url, password_source=database_password_source(settings)
+    )
     with engine.connect() as connection:
         _migrate(connection)
     engine.dispose()
