@@ -83,7 +83,8 @@ GRAMMARS: dict[str, ClaimGrammar] = {
         ),
         opinion=_re(
             r"^\s*(?:je (?:pense|crois|trouve|suis (?:sûr|sûre|convaincu|convaincue))|"
-            r"à mon avis,?|selon moi,?|pour moi,?|personnellement,?)\s*(?:que\s+|qu['’])?"
+            r"à mon avis,?|selon moi,?|pour moi,?|personnellement,?|franchement,?|"
+            r"honnêtement,?)\s*(?:que\s+|qu['’])?"
         ),
         denial=_re(r"^\s*(?:je ne (?:pense|crois|trouve) pas|je doute)\s*(?:que\s+|qu['’])"),
         denial_keeps_mood=False,
@@ -94,8 +95,8 @@ GRAMMARS: dict[str, ClaimGrammar] = {
         frame_pattern=_re(r"^(?:es falso (?:decir )?|no es (?:cierto|verdad) )que\s+(?P<c>.+)$"),
         clause_words=frozenset("porque y pero aunque cuando si pues ya quien cual donde o".split()),
         opinion=_re(
-            r"^\s*(?:creo|pienso|opino|estoy (?:seguro|segura|convencido|convencida)(?: de)?|"
-            r"en mi opinión,?|para mí,?|personalmente,?)\s*(?:que\s+)?"
+            r"^\s*(?:(?:yo )?(?:creo|pienso|opino)|estoy (?:seguro|segura|convencido|"
+            r"convencida)(?: de)?|en mi opinión,?|para mí,?|personalmente,?)\s*(?:que\s+)?"
         ),
         denial=_re(r"^\s*(?:no (?:creo|pienso|opino|estoy de acuerdo en)|dudo)\s+(?:de\s+)?que\s+"),
         denial_keeps_mood=False,
@@ -123,8 +124,8 @@ GRAMMARS: dict[str, ClaimGrammar] = {
         frame_pattern=_re(r"^(?:è falso (?:dire )?|non è vero )che\s+(?P<c>.+)$"),
         clause_words=frozenset("perché e ma anche quando poiché se o quindi cui".split()),
         opinion=_re(
-            r"^\s*(?:penso|credo|trovo|sono (?:sicuro|sicura|convinto|convinta)|secondo me,?|"
-            r"per me,?|a mio parere,?)\s*(?:che\s+)?"
+            r"^\s*(?:(?:io )?(?:penso|credo|trovo)|sono (?:sicuro|sicura|convinto|convinta)|"
+            r"secondo me,?|per me,?|a mio parere,?)\s*(?:che\s+)?"
         ),
         denial=_re(r"^\s*(?:non (?:penso|credo)|dubito)\s+che\s+"),
         denial_keeps_mood=False,
@@ -135,8 +136,8 @@ GRAMMARS: dict[str, ClaimGrammar] = {
         frame_pattern=_re(r"^(?:é falso (?:dizer )?|não é verdade )que\s+(?P<c>.+)$"),
         clause_words=frozenset("porque e mas embora quando se pois ou quem onde".split()),
         opinion=_re(
-            r"^\s*(?:acho|penso|creio|acredito|tenho certeza(?: de)?|estou (?:convencido|"
-            r"convencida)(?: de)?|na minha opinião,?|para mim,?)\s*(?:que\s+)?"
+            r"^\s*(?:(?:eu )?(?:acho|penso|creio|acredito)|tenho certeza(?: de)?|estou "
+            r"(?:convencido|convencida)(?: de)?|na minha opinião,?|para mim,?)\s*(?:que\s+)?"
         ),
         denial=_re(r"^\s*(?:não (?:acho|penso|creio|acredito)|duvido)\s+(?:de\s+)?que\s+"),
         denial_keeps_mood=False,
@@ -297,5 +298,7 @@ def opinion_in(text: str, language: str) -> Opinion | None:
         return Opinion(text[denial.end() :].strip(), denied=True)
     opinion = rules.opinion.match(text)
     if opinion and text[opinion.end() :].strip():
-        return Opinion(text[opinion.end() :].strip(), denied=False)
+        rest = text[opinion.end() :].strip()
+        # Markers come in runs ("Honestly, I think …"): the innermost one decides.
+        return opinion_in(rest, language) or Opinion(rest, denied=False)
     return None

@@ -18,10 +18,20 @@ class Grammar:
     negated: re.Pattern[str]  # a negation to take out
     rather: str  # "{a}" rather than "{b}", for comparisons
     negate: str  # how to negate: "before" (no/non/não/не), "after" (nicht), "french"
+    # Endings of finite verbs in the tenses the list leaves out (past, future, conditional).
+    tense_endings: str = ""
+    # The subjunctive forms of the commonest verbs and their indicative ("soient" -> "sont"):
+    # what follows "je ne pense pas que" reads as a sentence once they are swapped.
+    subjunctive: tuple[tuple[str, str], ...] = ()
 
 
 def _p(*patterns: str) -> tuple[re.Pattern[str], ...]:
     return tuple(re.compile(p, re.I | re.S) for p in patterns)
+
+
+def _pairs(text: str) -> tuple[tuple[str, str], ...]:
+    tokens = text.split()
+    return tuple(zip(tokens[::2], tokens[1::2], strict=True))
 
 
 GRAMMARS: dict[str, Grammar] = {
@@ -38,6 +48,12 @@ GRAMMARS: dict[str, Grammar] = {
         negated=re.compile(r"\b(?:ne\s+|n['’])(?P<v>\w+)\s+(?:pas|jamais|plus)\s+", re.I),
         rather="Mieux vaut {a} que {b}",
         negate="french",
+        tense_endings="ait|aient|rait|raient|era|eront|ira|iront",
+        subjunctive=_pairs(
+            "soit est soient sont ait a aient ont fasse fait fassent font puisse peut puissent "
+            "peuvent doive doit aille va aillent vont rende rend serve sert vaille vaut sache sait "
+            "veuille veut"
+        ),
     ),
     "es": Grammar(
         assign=_p(
@@ -47,11 +63,18 @@ GRAMMARS: dict[str, Grammar] = {
         ),
         verbs=frozenset(
             "es son era eran será serán está están debe deben debería deberían puede pueden "
-            "podría va van tiene tienen hay hace hacen vale merece necesita necesitan".split()
+            "podría va van tiene tienen hay hace hacen vale merece necesita necesitan ha han "
+            "había habían".split()
         ),
         negated=re.compile(r"\b(?:no|nunca|jamás)\s+", re.I),
         rather="Mejor {a} que {b}",
         negate="before:no",
+        tense_endings="aba|aban|aría|arían|ería|erían|iría|irían|ará|arán|erá|erán|irá|irán|aron|ieron",
+        subjunctive=_pairs(
+            "sea es sean son esté está estén están haya ha hayan han tenga tiene tengan tienen "
+            "pueda puede puedan pueden deba debe deban deben sirva sirve sirvan sirven vaya va "
+            "vayan van haga hace hagan hacen valga vale exista existe existan existen"
+        ),
     ),
     "de": Grammar(
         assign=_p(
@@ -62,7 +85,8 @@ GRAMMARS: dict[str, Grammar] = {
         ),
         verbs=frozenset(
             "ist sind war waren wird werden sollte sollten muss müssen kann können darf dürfen "
-            "hat haben macht machen".split()
+            "hat haben macht machen wäre wären würde würden hätte hätten könnte könnten gäbe gibt "
+            "braucht brauchen bringt bringen".split()
         ),
         negated=re.compile(r"\b(?:nicht|nie|niemals)\s+", re.I),
         rather="Lieber {a} als {b}",
@@ -80,6 +104,12 @@ GRAMMARS: dict[str, Grammar] = {
         negated=re.compile(r"\b(?:non|mai)\s+", re.I),
         rather="Meglio {a} che {b}",
         negate="before:non",
+        tense_endings="ava|avano|eva|evano|iva|ivano|rebbe|rebbero|erà|eranno|irà|iranno",
+        subjunctive=_pairs(
+            "sia è siano sono abbia ha abbiano hanno possa può possano possono debba deve "
+            "debbano devono serva serve servano servono faccia fa facciano fanno vada va vadano "
+            "vanno renda rende rendano rendono"
+        ),
     ),
     "pt": Grammar(
         assign=_p(
@@ -93,6 +123,11 @@ GRAMMARS: dict[str, Grammar] = {
         negated=re.compile(r"\b(?:não|nunca|jamais)\s+", re.I),
         rather="Melhor {a} do que {b}",
         negate="before:não",
+        tense_endings="aria|ariam|eria|eriam|iria|iriam|ará|arão|erá|erão|avam|ou",
+        subjunctive=_pairs(
+            "seja é sejam são esteja está estejam estão tenha tem tenham têm possa pode possam "
+            "podem deva deve devam devem faça faz façam fazem sirva serve sirvam servem"
+        ),
     ),
     "ru": Grammar(
         assign=_p(
@@ -108,6 +143,7 @@ GRAMMARS: dict[str, Grammar] = {
         negated=re.compile(r"(?<!\w)(?:никогда\s+не|не)\s+", re.I),
         rather="{a} лучше, чем {b}",
         negate="before:не",
+        tense_endings="ее|ше|же|ет|ут|ют|ит|ат|ят|ала|али|ило|ила|или",
     ),
 }
 
@@ -121,16 +157,28 @@ def _first_verb(text: str, verbs: frozenset[str]) -> re.Match[str] | None:
     return min(found, key=lambda m: m.start()) if found else None
 
 
-# Russian comparatives ("умнее", "дороже") and present-tense verbs ("мешает", "делают") say a
-# sentence is a claim by their endings.
-_RUSSIAN_PREDICATE = re.compile(r"(?<!\w)\w{2,}(?:ее|ше|же|ет|ут|ют|ит|ат|ят)(?!\w)", re.I)
-
-
 def is_claim(text: str, language: str) -> bool:
+    """Whether `text` has a finite verb: a known one, a negation, or a tense's ending."""
     grammar = GRAMMARS[language]
-    if language == "ru" and _RUSSIAN_PREDICATE.search(text):
+    if grammar.tense_endings and re.search(
+        rf"(?<!\w)\w{{2,}}(?:{grammar.tense_endings})(?!\w)", text, re.I
+    ):
         return True
     return _first_verb(text, grammar.verbs) is not None or bool(grammar.negated.search(text))
+
+
+def indicative(clause: str, language: str) -> str | None:
+    """`clause` with its one subjunctive verb made indicative ("la télé rende" -> "la télé
+    rend"), or None when it has none of the known forms (then it cannot be told to read right)."""
+    found = [
+        (match, indicative_form)
+        for subjunctive_form, indicative_form in GRAMMARS[language].subjunctive
+        for match in re.finditer(_WORD.format(re.escape(subjunctive_form)), clause, re.I)
+    ]
+    if len(found) != 1:
+        return None
+    match, replacement = found[0]
+    return clause[: match.start()] + replacement + clause[match.end() :]
 
 
 def negate_single_verb(claim: str, language: str) -> str | None:

@@ -130,6 +130,12 @@ _PROBLEMS = re.compile(
     r"fake news|bullying|addiction|deforestation|discrimination|hunger|violence)\b",
     re.I,
 )
+# "Federer is overrated, period.": emphasis, not part of the claim.
+_EMPHASIS = re.compile(
+    r",?\s*(?:period|full stop|end of story|no question|point final|punto|punkt|ponto final|"
+    r"и точка)\s*[.!]*\s*$",
+    re.I,
+)
 _PRONOUN_START = re.compile(r"^(?:it|this|that|they|these|those|he|she)\b", re.I)
 _EXTRAPOSED = re.compile(r"^it (?:is|was|would be|will be)\b.*\b(?:to|that)\b", re.I)
 _REQUEST = re.compile(
@@ -197,7 +203,7 @@ def read_opening(message: str) -> OpeningReading:
     rest = " ".join(kept)
     language = detect_language(rest) or language
 
-    topic = ""
+    topic, rest = _context_first(rest, language)
     prefix = _TOPIC_PREFIX.match(rest)
     if prefix:
         # The topic is the first sentence after "Topic:" (sentence ends know "U.S." and "e.g.").
@@ -219,6 +225,53 @@ def read_opening(message: str) -> OpeningReading:
     )
 
 
+# "Let's talk about X." opening a longer message names the topic, in every language.
+_TALK_ABOUT = re.compile(
+    r"^(?:let'?s (?:talk about|debate|discuss)|parlons (?:de|du|des)|hablemos (?:de|del|sobre)|"
+    r"lass(?:t)? uns über|parliamo (?:di|del|della|dei|delle)|vamos falar (?:de|do|da|sobre)|"
+    r"давай(?:те)? (?:поговорим|обсудим)(?: о| об)?)\s+(?P<t>.+?)(?:\s+(?:reden|sprechen|"
+    r"diskutieren))?$",
+    re.I,
+)
+_FIRST_PERSON = re.compile(
+    r"^(?:i|i'm|i've|we|my|je|j['’]|nous|yo|soy|ich|wir|io|sono|eu|sou|я|мы)\b", re.I
+)
+
+
+def _context_first(text: str, language: str) -> tuple[str, str]:
+    """(topic, the rest) of a message that sets the scene before it says anything to debate:
+    a first sentence naming the topic ("Let's talk about cruise ships.", "Football."), first-
+    person background ("I'm a maths teacher.") and a last question asking the bot's opinion
+    ("What do you think?") are not the claim."""
+    found = sentences(text)
+    topic = ""
+    while len(found) > 1:
+        first, last = found[0], found[-1]
+        talk = _TALK_ABOUT.match(clean(first))
+        if talk:
+            topic, found = clean(talk["t"]), found[1:]
+        elif (
+            not first.endswith("?")
+            and len(words(first)) <= 4
+            and not _has_verb(first, language)
+            and _comparison_sides(first) is None
+        ):
+            topic, found = clean(_TOPIC_PREFIX.sub("", first)), found[1:]
+        elif _FIRST_PERSON.match(first) and not claims.opinion_in(first, language):
+            found = found[1:]
+        elif last.endswith("?") and len(words(last)) <= 6 and addresses_the_bot(last, language):
+            found = found[:-1]
+        else:
+            break
+    return topic, " ".join(found)
+
+
+def _has_verb(text: str, language: str) -> bool:
+    if language == "en":
+        return en.has_verb(text)
+    return language in other.GRAMMARS and other.is_claim(text, language)
+
+
 def analyze_opening(message: str) -> Stance | None:
     """The stance a first message sets, or None when there is nothing to debate yet."""
     return read_opening(message).stance
@@ -237,7 +290,10 @@ def _comparison_sides(text: str) -> tuple[str, str] | None:
 
 
 def _comparison(text: str, language: str) -> OpeningReading | None:
-    sides = _comparison_sides(text)
+    # "Paris vs. Marseille : quelle ville est la meilleure ?", "Pepsi vs. Coke. Go.": the
+    # comparison is the first clause; what follows only asks for a pick.
+    head = re.split(r"\s*[:,–—]\s+|\s+[–—]\s*", first_sentence(text))[0]
+    sides = _comparison_sides(text) or (_comparison_sides(head) if head != text else None)
     if sides is None:
         return None
     a, b = sides
@@ -399,7 +455,8 @@ def _claim(rest: str, topic: str, language: str) -> OpeningReading:
     if rules is None:
         return unclear
     said = _view_sentence(rest, language)
-    said = claims.without_tag(said, language) or said
+    tagged = claims.without_tag(said, language)
+    said = tagged or _EMPHASIS.sub("", said)
     opinion = claims.opinion_in(said.strip(), language)
     claim = clean(opinion.claim if opinion else said)
     if not claim:
@@ -412,14 +469,24 @@ def _claim(rest: str, topic: str, language: str) -> OpeningReading:
     )
     if opinion is not None:
         claim = other.main_clause_order(claim, language)  # German "dass" clauses
+        if not rules.denial_keeps_mood:
+            # "je ne pense pas que la télé rende …", "credo che sia …": the subjunctive of the
+            # commonest verbs is made indicative; a denial of any other verb would not read as
+            # a sentence, so the bot asks.
+            made_indicative = other.indicative(claim, language)
+            if made_indicative is None and opinion.denied:
+                return unclear
+            claim = made_indicative or claim
     if topic:
         claim = _with_topic_for_pronoun(claim, topic)
     if about_the_bot(claim, language):
         return OpeningReading(OpeningKind.INSTRUCTION, None, language)
+    # An opinion marker or a tag question says a claim follows, known verb or not.
+    asserted = opinion is not None or tagged is not None
     if language != "en":
-        if not other.is_claim(claim, language):
+        if not asserted and not other.is_claim(claim, language):
             said_as_sentence = rest.strip().endswith((".", "!"))
-            if len(claim.split()) <= _MAX_TOPIC_WORDS and not said_as_sentence and not opinion:
+            if len(claim.split()) <= _MAX_TOPIC_WORDS and not said_as_sentence:
                 return _reading(OpeningKind.TOPIC, language, topic or claim, picked_side(claim))
             return unclear
     else:
@@ -430,15 +497,12 @@ def _claim(rest: str, topic: str, language: str) -> OpeningReading:
             return unclear
         if _PRONOUN_START.match(claim) and not _EXTRAPOSED.match(claim):
             return unclear
-        if not en.has_verb(claim):
-            if len(claim.split()) <= _MAX_TOPIC_WORDS and not opinion:
+        if not en.has_verb(claim) and not asserted:
+            if len(claim.split()) <= _MAX_TOPIC_WORDS:
                 return _reading(OpeningKind.TOPIC, language, topic or claim, picked_side(claim))
             return unclear
     if opinion is not None and opinion.denied:
-        # "I don't think X": the user holds not-X, so the bot argues X itself. Where X is in
-        # the subjunctive ("je ne pense pas qu'ils soient"), it would not read as a sentence.
-        if not rules.denial_keeps_mood:
-            return unclear
+        # "I don't think X": the user holds not-X, so the bot argues X itself.
         denied = claims.frame(claim, language)
         return _reading(OpeningKind.CLAIM, language, topic or _topic_from(claim), claim, denied)
     return _claim_reading(claim, claims.oppose(claim, language), topic, language)

@@ -15,6 +15,11 @@ import pysbd
 # closely enough, and anything else falls back to English rules.
 _PYSBD_LANGUAGE = {"en": "en", "fr": "fr", "es": "es", "pt": "es", "de": "de", "it": "it"}
 _PYSBD_LANGUAGE |= {"ru": "ru", "nl": "nl", "zh": "zh", "ja": "ja", "ar": "ar", "el": "el"}
+# Abbreviations that pysbd knows in English but not in every language's rules ("vs." in French
+# or Italian, "p. ex."): a segment ending in one does not end a sentence.
+_NEVER_AN_END = re.compile(
+    r"(?:^|\s)(?:vs|v|etc|cf|e\.g|i\.e|p\. ex|z\.B|bzw|usw|ca|approx)\.$", re.I
+)
 _END = re.compile(r"[.!?…\u3002\uff01\uff1f][\"'\u201d\u2019»)\]]*$")
 
 
@@ -28,8 +33,12 @@ def split_sentences(text: str, language: str | None = None) -> list[str]:
     segmenter = _segmenter(_PYSBD_LANGUAGE.get(language or "en", "en"))
     found: list[str] = []
     for line in text.splitlines():
-        if line.strip():
-            found += [s.strip() for s in segmenter.segment(line) if s.strip()]
+        pieces = [s.strip() for s in segmenter.segment(line) if s.strip()]
+        for piece in pieces:
+            if found and _NEVER_AN_END.search(found[-1]) and not found[-1].endswith("etc."):
+                found[-1] = f"{found[-1]} {piece}"
+            else:
+                found.append(piece)
     return found
 
 

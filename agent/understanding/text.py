@@ -154,16 +154,20 @@ def reads_as_instruction(text: str) -> bool:
 
 
 # The bot is "you" to the user: a side about "you" is about the bot, whatever it says.
+# Pronouns, and the second-person forms of the commonest verbs where the pronoun is usually
+# dropped ("dovresti darmi ragione"); the bot's own name counts too.
 _SECOND_PERSON = {
     "en": "you your yours yourself you're you've you'll",
-    "fr": "tu te toi ton ta tes vous votre vos t'",
-    "es": "tú te ti tus usted contigo",
-    "de": "du dich dir dein deine deinen deinem deiner",
-    "it": "tu ti te tuo tua tuoi tue",
-    "pt": "você tu te ti teu tua contigo",
+    "fr": "tu te toi ton ta tes vous votre vos t' dois devrais peux pourrais es",
+    "es": "tú te ti tus usted contigo eres estás debes deberías puedes podrías tienes quieres",
+    "de": "du dich dir dein deine deinen deinem deiner bist sollst solltest musst kannst",
+    "it": "tu ti te tuo tua tuoi tue sei devi dovresti puoi potresti vuoi",
+    "pt": "você tu te ti teu tua contigo és deves deverias podes",
     "ru": "ты тебя тебе тобой твой твоя твои вы вас вам ваш ваша",
 }
-_SECOND_PERSON_WORDS = {lang: frozenset(ws.split()) for lang, ws in _SECOND_PERSON.items()}
+_SECOND_PERSON_WORDS = {
+    lang: frozenset([*ws.split(), "kopichat"]) for lang, ws in _SECOND_PERSON.items()
+}
 # What a bot does in a conversation: agreeing, obeying, revealing, its rules, role and side.
 _BOT_CONDUCT = re.compile(
     r"\b(?:agree\w*|obey\w*|compl(?:y|ies)|conced\w*|admit\w*|reveal\w*|instructions?|prompts?|"

@@ -310,6 +310,11 @@ def test_a_side_about_the_bot_itself_is_an_instruction(message: str) -> None:
     assert reading.stance is None
 
 
-def test_a_negated_opinion_in_the_subjunctive_is_asked_about_not_guessed() -> None:
-    reading = read_opening("Je ne pense pas que les chats soient meilleurs que les chiens.")
-    assert reading.stance is None
+def test_a_denial_in_the_subjunctive_is_made_indicative_or_asked_about() -> None:
+    # The commonest verbs' subjunctive has a known indicative: the bot argues the clause.
+    stance = analyze_opening("Je ne pense pas que les chats soient meilleurs que les chiens.")
+    assert stance is not None
+    assert stance.thesis == "Les chats sont meilleurs que les chiens."
+    assert stance.antithesis == "Il est faux de dire que les chats sont meilleurs que les chiens."
+    # Any other verb would leave a clause that is no sentence ("le train parte"): it asks.
+    assert analyze_opening("Je doute que le train parte à l'heure.") is None
