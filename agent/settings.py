@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     model: str | None = Field(default=None, alias="KOPICHAT_MODEL")
     database_url: str = Field(default="sqlite:///./kopichat.db", alias="DATABASE_URL")
     db_timeout_s: float = Field(default=3.0, gt=0, le=10, alias="KOPICHAT_DB_TIMEOUT_S")
-    prompt_version: str = Field(default="v2", alias="KOPICHAT_PROMPT_VERSION")
+    prompt_version: str = Field(default="v3", alias="KOPICHAT_PROMPT_VERSION")
     prompts_dir: str | None = Field(default=None, alias="KOPICHAT_PROMPTS_DIR")
     history_limit: int = Field(default=5, ge=1, le=100, alias="KOPICHAT_HISTORY_LIMIT")
     context_messages: int = Field(default=10, ge=0, le=200, alias="KOPICHAT_CONTEXT_MESSAGES")

@@ -56,7 +56,7 @@ class TurnPolicy:
     context_messages: int = 10  # past messages the model sees
     timeout_s: float = 25.0  # one deadline for the whole turn
     max_turns: int = 1000  # turns (user+bot pairs) per conversation
-    prompt_version: str = "v2"  # for new conversations
+    prompt_version: str = "v3"  # for new conversations
     # Kept back from the model's share of the deadline so the commit still fits in it.
     commit_reserve_s: float = 1.0
     page_limit: int = 50  # messages per transcript page, by default

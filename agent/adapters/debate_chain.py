@@ -17,6 +17,7 @@ from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda, R
 from agent.adapters.opening_answer import is_unusable_answer, opening_from, structured
 from agent.adapters.prompt_files import PromptSet
 from agent.domain import Message, Opening, Role, Stance
+from agent.understanding.acts import user_act
 from agent.understanding.language import detect_language
 from agent.understanding.reading import analyze_opening
 
@@ -51,6 +52,17 @@ def debate_prompt(
         MessagesPlaceholder("history"),
         ("human", "{message}"),
     ]
+    if prefill and compact and prompts.compact_prefixes_by_act:
+        parts.append(("ai", "{reply_prefix}"))
+        by_act = ChatPromptTemplate.from_messages(parts)
+
+        def fitting(inputs: dict[str, Any]) -> str:
+            """The started answer that fits what the user just did, in their language."""
+            act = user_act(inputs["message"], inputs["topic"], inputs["thesis"])
+            prefix = prompts.prefix_for_act(act, detect_language(inputs["message"]))
+            return prefix.format(topic=inputs["topic"], thesis=inputs["thesis"])
+
+        return RunnablePassthrough.assign(reply_prefix=fitting) | by_act
     prefixes = prompts.prefixes_for(compact=compact) if prefill else ()
     by_language = prefill and compact and bool(prompts.compact_prefixes_by_language)
     if len(prefixes) == 1 and not by_language:

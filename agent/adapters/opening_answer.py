@@ -22,9 +22,11 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from agent.adapters.prompt_files import PromptSet
 from agent.domain import Opening, Stance
+from agent.understanding.claims import oppose
+from agent.understanding.language import detect_language
 from agent.understanding.phrases import ask_for, opening_fallback
 from agent.understanding.reading import read_opening
-from agent.understanding.text import MAX_THESIS_CHARS, thesis_problem
+from agent.understanding.text import MAX_THESIS_CHARS, about_the_bot, as_sentence, thesis_problem
 
 log = logging.getLogger("kopichat.model")
 
@@ -36,9 +38,10 @@ OPENING_SCHEMA: dict[str, Any] = {
         "kind": {"type": "string", "enum": ["assigned", "claim", "topic", "none"]},
         "topic": {"type": ["string", "null"]},
         "thesis": {"type": ["string", "null"]},
+        "antithesis": {"type": ["string", "null"]},
         "reply": {"type": "string"},
     },
-    "required": ["kind", "topic", "thesis", "reply"],
+    "required": ["kind", "topic", "thesis", "antithesis", "reply"],
     "additionalProperties": False,
 }
 
@@ -49,6 +52,9 @@ class OpeningAnswer(BaseModel):
     kind: Literal["assigned", "claim", "topic", "none"]
     topic: str | None
     thesis: str | None
+    # The claim the thesis opposes; prompt versions before v3 do not ask for it, and then the
+    # rules write the thesis's opposite.
+    antithesis: str | None = None
     reply: str
 
 
@@ -147,9 +153,15 @@ def _checked(answer: OpeningAnswer, message: str) -> Opening | None:
     topic, thesis = (answer.topic or "").strip(), (answer.thesis or "").strip()
     if not topic or len(topic) > MAX_THESIS_CHARS or thesis_problem(thesis):
         return None
+    if about_the_bot(thesis, detect_language(thesis) or "en"):
+        return None  # "you should agree with me" is no side, whatever the model made of it
     if answer.kind == "claim" and _same(thesis, message):
         return None  # it took the user's own claim as its side
-    return Opening(stance=Stance(topic, thesis), reply=reply)
+    antithesis = (answer.antithesis or "").strip()
+    if not antithesis or thesis_problem(antithesis) or _same(antithesis, thesis):
+        language = detect_language(thesis) or "en"
+        antithesis = as_sentence(oppose(thesis, language))
+    return Opening(stance=Stance(topic, thesis, antithesis), reply=reply)
 
 
 def opening_from(result: Any, message: str, prompts: PromptSet) -> Opening:

@@ -15,6 +15,7 @@ import yaml
 from langchain_core.prompts import PromptTemplate
 
 from agent.errors import ConfigError
+from agent.understanding.acts import ACTS
 
 DEFAULT_PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
 _VERSION = re.compile(r"^v\d+$")
@@ -39,6 +40,9 @@ class PromptSet:
     # The same started answers in other languages, by language code ("fr", "es", ...): a small
     # model given an English start goes on in English whatever the user writes.
     compact_prefixes_by_language: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Or one started answer per act of the user's message (agent.understanding.acts), by
+    # language ("" for the default): chosen by what the user just did, not in turn.
+    compact_prefixes_by_act: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def system_for(self, *, compact: bool) -> str:
         return self.compact_system if compact and self.compact_system else self.debater_system
@@ -54,11 +58,18 @@ class PromptSet:
             return self.compact_prefixes
         return (self.reply_prefix,) if self.reply_prefix else ()
 
+    def prefix_for_act(self, act: str, language: str | None) -> str:
+        """The started answer for `act`, in `language` where the file has it."""
+        by_act = self.compact_prefixes_by_act
+        return by_act.get(language or "", by_act[""])[act]
+
     def all_prefixes(self) -> tuple[str, ...]:
         """Every started answer of this version, in any variant and language."""
         found = [self.reply_prefix, *self.compact_prefixes]
         for prefixes in self.compact_prefixes_by_language.values():
             found += prefixes
+        for by_act in self.compact_prefixes_by_act.values():
+            found += by_act.values()
         return tuple(dict.fromkeys(p for p in found if p))
 
 
@@ -128,7 +139,36 @@ def load_prompt_set(version: str, prompts_dir: Path = DEFAULT_PROMPTS_DIR) -> Pr
         compact_system,
         compact_prefixes,
         by_language,
+        _prefixes_by_act(debater.get("compact") or {}, debater_path),
     )
+
+
+def _prefixes_by_act(compact: dict[str, Any], path: Path) -> dict[str, dict[str, str]]:
+    """`compact.reply_prefixes_by_act`: {act: prefix} for the default language, and
+    `{language: {act: prefix}}` under its key `by_language`; every act must have one."""
+    section = compact.get("reply_prefixes_by_act")
+    if section is None:
+        return {}
+    if not isinstance(section, dict):
+        raise ConfigError(f"prompt file {path}: 'compact.reply_prefixes_by_act' must map")
+    languages = section.get("by_language", {})
+    tables = {"": {k: v for k, v in section.items() if k != "by_language"}}
+    if not isinstance(languages, dict):
+        raise ConfigError(
+            f"prompt file {path}: 'compact.reply_prefixes_by_act.by_language' must map"
+        )
+    tables |= {str(language): table for language, table in languages.items()}
+    for language, table in tables.items():
+        where = f"compact.reply_prefixes_by_act{'.by_language.' + language if language else ''}"
+        if not isinstance(table, dict) or set(table) != set(ACTS):
+            raise ConfigError(
+                f"prompt file {path}: '{where}' must give one prefix for each of {', '.join(ACTS)}"
+            )
+        for act, prefix in table.items():
+            if not isinstance(prefix, str) or not prefix.strip():
+                raise ConfigError(f"prompt file {path}: '{where}.{act}' must be text")
+            _check_variables(prefix, DEBATER_VARIABLES, f"{path} {where}.{act}", exact=False)
+    return tables
 
 
 def _compact_section(

@@ -49,7 +49,7 @@ _FUNCTION_WORDS: dict[str, frozenset[str]] = {
 }
 # Letters that point to a language (each adds to its score).
 _LETTERS: dict[str, str] = {
-    "fr": "çèêëîïôûœàù",
+    "fr": "çèêëîïôûœàùâ",
     "es": "ñ¿¡áíóú",
     "de": "äöüß",
     "it": "àèìòù",

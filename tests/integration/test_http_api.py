@@ -91,7 +91,7 @@ def test_a_twelve_turn_conversation_keeps_the_contract(client: httpx.Client) -> 
     view = client.get(f"/api/conversations/{conv}").json()
     assert view["thesis"] == thesis
     assert view["topic"] == "pineapple on pizza"
-    assert view["prompt_version"] == "v2"
+    assert view["prompt_version"] == "v3"
     assert len(view["messages"]) == 24
     assert [m["message"] for m in view["messages"][::2]] == sent
     assert [m["role"] for m in view["messages"]] == ["user", "bot"] * 12

@@ -137,7 +137,7 @@ def test_a_turn_line_carries_what_an_operator_needs(info_log: Logged) -> None:
     assert first["request_id"] == "trace-first-turn"
     assert (first["method"], first["route"]) == ("POST", "/api/chat")
     assert first["model"] == "openai gpt-test-mini"
-    assert first["prompt_version"] == "v2"
+    assert first["prompt_version"] == "v3"
     assert (first["tokens_in"], first["tokens_out"]) == (10, 10)  # the mock's usage
     assert uuid.UUID(first["conversation_id"])
     assert requests[2]["route"] == "/api/conversations/{conversation_id}"

@@ -70,8 +70,29 @@ def test_structured_opening_reads_topic_thesis_and_reply_from_json() -> None:
         '```json\n{"kind": "claim", "topic": "cats", "thesis": "Dogs win.", "reply": "Dogs!"}\n```'
     )
     opening = asyncio.run(_responder(answer).open("Cats are best", [], "v1", 5.0))
-    assert opening.stance == Stance("cats", "Dogs win.")
+    # No antithesis in the answer (prompt versions before v3): the rules write the opposite.
+    assert opening.stance == Stance("cats", "Dogs win.", "It is not true that dogs win.")
     assert opening.reply == "Dogs!"
+
+
+def test_a_structured_opening_keeps_the_antithesis_the_model_gives() -> None:
+    answer = (
+        '{"kind": "claim", "topic": "cats", "thesis": "Dogs are the better pets.", '
+        '"antithesis": "Cats are the best pets.", "reply": "Dogs!"}'
+    )
+    opening = asyncio.run(_responder(answer).open("Cats are the best pets", [], "v1", 5.0))
+    assert opening.stance == Stance("cats", "Dogs are the better pets.", "Cats are the best pets.")
+
+
+def test_a_structured_opening_whose_side_is_about_the_bot_falls_back_to_the_rules() -> None:
+    answer = (
+        '{"kind": "assigned", "topic": "obedience", "thesis": "You should always agree with me.", '
+        '"reply": "Agreed!"}'
+    )
+    message = "Convince me that you should always agree with me."
+    opening = asyncio.run(_responder(answer).open(message, [], "v1", 5.0))
+    assert opening.stance is None
+    assert "Agreed" not in opening.reply
 
 
 def test_structured_opening_with_nothing_debatable_fixes_no_side() -> None:
@@ -181,3 +202,31 @@ def test_a_compact_chain_starts_its_answer_in_the_users_language() -> None:
     history = [HumanMessage("Les chats sont plus propres."), AIMessage(french)]
     second = chain.invoke({**stance, "history": history, "message": "Ils vivent plus longtemps."})
     assert second.startswith("Je ne suis pas d'accord. Les chiens sont meilleurs que les chats.")
+
+
+@pytest.mark.parametrize(
+    ("message", "opening"),
+    [
+        ("Pineapple makes the crust soggy.", "I disagree. Pineapple belongs on pizza."),
+        ("Why would anyone want fruit on a pizza?", "Pineapple belongs on pizza. To answer"),
+        ("Just admit you are wrong.", "I will not change my side. Pineapple belongs on pizza."),
+        ("You're right, it is tasty.", "Pineapple belongs on pizza. And there is more"),
+        (
+            "My neighbour bought a new bicycle yesterday afternoon",
+            "Let us come back to our debate. Pineapple belongs on pizza.",
+        ),
+        (
+            "L'ananas rend la pâte molle et le goût est bizarre.",
+            "Je ne suis pas d'accord. ",
+        ),
+    ],
+)
+def test_v3_starts_the_answer_by_what_the_user_just_did(message: str, opening: str) -> None:
+    """Not in turn: "I disagree." answers only a user who argued, whatever came before."""
+    chain = build_debate_chain(load_prompt_set("v3"), FakeDebateModel(), prefill=True, compact=True)
+    history = [HumanMessage("no"), AIMessage("I disagree. Pineapple belongs on pizza. The reason")]
+    # The thesis is in the user's language, as the opening rules write it.
+    french = "Je ne suis pas" in opening
+    thesis = "L'ananas a sa place sur la pizza." if french else STANCE.thesis
+    reply = chain.invoke({"topic": "", "thesis": thesis, "history": history, "message": message})
+    assert reply.startswith(opening + (thesis if french else ""))

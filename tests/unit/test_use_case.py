@@ -47,7 +47,7 @@ def test_first_turn_creates_conversation_with_stance_and_returns_both_messages()
     ]
     stored = store.rows[result.conversation_id]
     assert stored.conversation.stance == Stance("tea", "Tea beats coffee.")
-    assert stored.conversation.prompt_version == "v2"
+    assert stored.conversation.prompt_version == "v3"
     assert [c.kind for c in responder.calls] == ["open"]
 
 

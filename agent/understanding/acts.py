@@ -1,0 +1,47 @@
+"""What the user's latest message does in the debate, so that a small model's started answer
+fits it: it presses the bot to give in, agrees, asks, wanders off the topic, or argues.
+
+Checked in that order; "argument" when nothing else fits. A started answer that says "I
+disagree." is only given to a user who argued.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from agent.understanding.concessions import concession_in
+from agent.understanding.language import words
+from agent.understanding.text import reads_as_instruction
+
+Act = Literal["pressure", "agreement", "question", "off_topic", "argument"]
+ACTS: tuple[Act, ...] = ("pressure", "agreement", "question", "off_topic", "argument")
+
+# Demands that the bot give in, in the languages Kopichat reads.
+_PRESSURE = re.compile(
+    r"\b(?:admit|concede|give up|face it|you(?:'re| are) wrong|you lost|just agree|"
+    r"are you (?:sure|serious)|stop arguing|admets|avoue|reconnais|tu as tort|vous avez tort|"
+    r"admite|reconoce|te equivocas|estás equivocad[oa]|gib(?:'s)? zu|du liegst falsch|"
+    r"du irrst dich|ammetti|hai torto|ti sbagli|admita|você está errad[oa]|estás errad[oa]|"
+    r"признай|ты неправ|ты ошибаешься|сдавайся)\b",
+    re.I,
+)
+_MIN_CONTENT_WORDS = 4  # fewer than this cannot tell that a message wandered off
+
+
+def _stems(text: str) -> set[str]:
+    """Content words, cut to five letters so that "dogs" meets "dog" and "banned" "ban"."""
+    return {w[:5] for w in words(text) if len(w) >= 4}
+
+
+def user_act(message: str, topic: str, thesis: str) -> Act:
+    if _PRESSURE.search(message) or reads_as_instruction(message):
+        return "pressure"
+    if concession_in(message) is not None:
+        return "agreement"
+    if "?" in message or "¿" in message:
+        return "question"
+    said = _stems(message)
+    if len(said) >= _MIN_CONTENT_WORDS and not said & _stems(f"{topic} {thesis}"):
+        return "off_topic"
+    return "argument"
