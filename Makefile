@@ -25,7 +25,7 @@ PARAMS ?=
 LAMBDA_IMAGE ?= kopichat-lambda:latest
 
 .PHONY: help install test run down clean migrate purge lint lock check-tools build deploy \
-	postman-deps bench bench-quick load chromium eval eval-score
+	postman-deps bench bench-quick load chromium eval eval-score model-server
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -112,6 +112,9 @@ eval: $(STAMP) ## Scripted debates + labelled openings through the service, conf
 eval-score: $(STAMP) ## Score a JSONL file of replies, one verdict per line: make eval-score FILE=replies.jsonl
 	@test -n "$(FILE)" || { echo "kopichat: usage: make eval-score FILE=replies.jsonl"; exit 1; }
 	$(BIN)/python -m evals score $(FILE)
+
+model-server: $(STAMP) ## A real OpenAI-compatible server with the bundled model on :8001 (llama_cpp.server)
+	$(BIN)/python -m evals.model_server --port 8001
 
 load: $(STAMP) ## Load run: 32 users for 60 s against the live server on MariaDB (locust; ~75 s)
 	@bash .ci/mariadb-up.sh

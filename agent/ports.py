@@ -167,6 +167,10 @@ class ConversationStore(Protocol):
 # given is shown to the user as it comes; the reply returned at the end is what counts (and is
 # stored): it may differ where the reply was tidied or replaced by the stance guard.
 OnToken = Callable[[str], None]
+# Given to an OnToken callback in place of text when a model attempt that had already streamed
+# some of its reply is abandoned and the model is asked again (a dropped connection, a retry):
+# everything streamed so far is void, and the tokens that follow start the reply anew.
+RESTART = "\x00restart"
 
 
 class Responder(Protocol):

@@ -4,6 +4,10 @@ Events, in order:
 - `token`, data `{"text": "..."}`: the next piece of the reply as the model writes it (the first
   carries the started answer, for models that are given one). Held back a few words by the stance
   guard's leak check; a reply the guard stops sends no more tokens.
+- `restart`, data `{}`: the model attempt whose tokens were streamed so far was abandoned (its
+  connection dropped, or it failed) and the model is being asked again: discard the text of the
+  tokens received so far; the `token` events that follow start the reply anew. Tokens of two
+  attempts are never run together.
 - then exactly one of `done`, data exactly the `POST /api/chat` response body (the reply as
   stored: tidied, regenerated or replaced by the guard, so it may differ from the tokens), or
   `error`, data the problem+json body (with `retry_after` seconds where `Retry-After` would be).
@@ -25,7 +29,7 @@ from typing import Any
 from agent.domain import TurnResult
 from agent.errors import KopichatError
 from agent.observability import note
-from agent.ports import OnToken
+from agent.ports import RESTART, OnToken
 from api.problems import kopichat_problem, problem_body
 
 log = logging.getLogger("kopichat.api")
@@ -43,6 +47,9 @@ async def turn_events(
     events: asyncio.Queue[Event] = asyncio.Queue()
 
     def on_token(text: str) -> None:
+        if text == RESTART:
+            events.put_nowait({"event": "restart", "data": "{}"})
+            return
         events.put_nowait({"event": "token", "data": json.dumps({"text": text})})
 
     async def turn() -> None:
@@ -68,5 +75,5 @@ async def turn_events(
     while True:
         event = await events.get()
         yield event
-        if event["event"] != "token":
+        if event["event"] not in {"token", "restart"}:
             return

@@ -7,6 +7,8 @@ the app and a server (the shared MariaDB, the model mock) without touching the s
   and new connections go through again (the server "comes back").
 - `when_sent(pattern, "cut" | "stall")`: do that the moment the client sends bytes containing
   `pattern` (e.g. b"INSERT INTO messages"), before they reach the server.
+- `drop_after_received(n)`: once the server has sent `n` more bytes, close that one connection
+  (mid-response, e.g. mid-stream); new connections go through as before.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ class TcpProxy:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _listener: socket.socket | None = None
     _stopping: bool = False
+    _drop_after: int | None = None
+    dropped: int = 0  # connections closed by drop_after_received
 
     # --- control ---------------------------------------------------------------------------
 
@@ -74,6 +78,22 @@ class TcpProxy:
                 self._listen()
         for pair in stalled:
             pair.close()
+
+    def drop_after_received(self, n_bytes: int) -> None:
+        with self._lock:
+            self._drop_after = n_bytes
+
+    def _count_received(self, n_bytes: int) -> bool:
+        """Whether the connection that just received `n_bytes` from the server is to be dropped."""
+        with self._lock:
+            if self._drop_after is None:
+                return False
+            self._drop_after -= n_bytes
+            if self._drop_after > 0:
+                return False
+            self._drop_after = None
+            self.dropped += 1
+            return True
 
     def when_sent(self, pattern: bytes, action: str) -> None:
         assert action in {"cut", "stall"}
@@ -168,6 +188,9 @@ class TcpProxy:
                             pair.upstream.sendall(data)
                     else:
                         pair.client.sendall(data)
+                        if self._count_received(len(data)):
+                            pair.close()
+                            return
         except OSError:
             pair.close()
         finally:

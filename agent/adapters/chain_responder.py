@@ -30,7 +30,7 @@ from agent.errors import (
     ModelUnavailable,
 )
 from agent.observability import add_tokens, note
-from agent.ports import OnToken
+from agent.ports import RESTART, OnToken
 from agent.understanding.guard import (
     JUDGE_TIMEOUT_S,
     LeakSafeStream,
@@ -188,17 +188,31 @@ class ChainResponder:
             "message": message,
         }
         chains = self._for(prompt_version)
-        stream: LeakSafeStream | None = None
-        chain, config = chains.debate, self._config
-        if on_token is not None:
-            emit = on_token
+        streams: list[LeakSafeStream] = []  # one per attempt; the last one is the answer's
+        sent: list[str] = []  # what the current attempt has streamed to the client
+        chain = chains.debate if on_token is None else chains.streaming
+
+        def emit(piece: str) -> None:
+            assert on_token is not None
+            sent.append(piece)
+            on_token(piece)
+
+        def attempt() -> Awaitable[str]:
+            if on_token is None:
+                return chain.ainvoke(inputs, self._config)
+            if sent:  # an earlier attempt streamed part of a reply that will never be finished
+                on_token(RESTART)
+                sent.clear()
             if self._guard is not None:
-                stream = LeakSafeStream(self._guard, on_token)
-                emit = stream.feed
-            chain = chains.streaming
-            config = {"callbacks": [_TokenCounter(), _TokenForwarder(emit)]}
+                streams.append(LeakSafeStream(self._guard, emit))
+                forward = streams[-1].feed
+            else:
+                forward = emit
+            return chain.ainvoke(inputs, {"callbacks": [_TokenCounter(), _TokenForwarder(forward)]})
+
         started = asyncio.get_running_loop().time()
-        text = await self._call(lambda: chain.ainvoke(inputs, config), timeout_s)
+        text = await self._call(attempt, timeout_s)
+        stream = streams[-1] if streams else None
         _require_text(text)
         text = text.strip()
         if self._guard is None:

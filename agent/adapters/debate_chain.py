@@ -58,7 +58,10 @@ def debate_prompt(
 
         def fitting(inputs: dict[str, Any]) -> str:
             """The started answer that fits what the user just did, in their language."""
-            act = user_act(inputs["message"], inputs["topic"], inputs["thesis"])
+            first_turn = not inputs.get("history")
+            act = user_act(
+                inputs["message"], inputs["topic"], inputs["thesis"], first_turn=first_turn
+            )
             prefix = prompts.prefix_for_act(act, detect_language(inputs["message"]))
             return prefix.format(topic=inputs["topic"], thesis=inputs["thesis"])
 

@@ -1,5 +1,6 @@
 """What the user's latest message does in the debate, so that a small model's started answer
-fits it: it presses the bot to give in, agrees, asks, wanders off the topic, or argues.
+fits it: it opens the debate, presses the bot to give in, agrees, asks, wanders off the topic, or
+argues.
 
 Checked in that order; "argument" when nothing else fits. A started answer that says "I
 disagree." is only given to a user who argued.
@@ -14,8 +15,8 @@ from agent.understanding.concessions import concession_in
 from agent.understanding.language import words
 from agent.understanding.text import reads_as_instruction
 
-Act = Literal["pressure", "agreement", "question", "off_topic", "argument"]
-ACTS: tuple[Act, ...] = ("pressure", "agreement", "question", "off_topic", "argument")
+Act = Literal["opening", "pressure", "agreement", "question", "off_topic", "argument"]
+ACTS: tuple[Act, ...] = ("opening", "pressure", "agreement", "question", "off_topic", "argument")
 
 # Demands that the bot give in, in the languages Kopichat reads.
 _PRESSURE = re.compile(
@@ -34,7 +35,10 @@ def _stems(text: str) -> set[str]:
     return {w[:5] for w in words(text) if len(w) >= 4}
 
 
-def user_act(message: str, topic: str, thesis: str) -> Act:
+def user_act(message: str, topic: str, thesis: str, *, first_turn: bool = False) -> Act:
+    """`first_turn`: the message is the one that set the stance (the bot states its side)."""
+    if first_turn:
+        return "opening"
     if _PRESSURE.search(message) or reads_as_instruction(message):
         return "pressure"
     if concession_in(message) is not None:

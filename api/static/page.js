@@ -171,7 +171,8 @@
 
   // ---------------------------------------------------------------------------------------------
   // One turn: the stream when the server has it, else POST /api/chat. Resolves to the /api/chat
-  // response body; onToken(text) sees the reply grow while it streams.
+  // response body; onToken(text) sees the reply grow while it streams, and onToken(null) means
+  // the text so far is void (the server restarted the model's answer).
   async function takeTurn(conversationId, message, onToken, signal) {
     const request = {
       method: "POST",
@@ -207,6 +208,7 @@
     let problem = null;
     await readServerSentEvents(response, ({ event, data }) => {
       if (event === "token") onToken(JSON.parse(data).text);
+      else if (event === "restart") onToken(null); // an abandoned attempt: its text is void
       else if (event === "done") result = JSON.parse(data);
       else if (event === "error") problem = JSON.parse(data);
     });
@@ -376,7 +378,8 @@
         state.conversationId,
         message,
         (piece) => {
-          replyText.textContent += piece;
+          if (piece === null) replyText.textContent = "";
+          else replyText.textContent += piece;
           scrollToEnd();
         },
         controller.signal,

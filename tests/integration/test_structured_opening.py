@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from agent.adapters.opening_answer import OPENING_SCHEMA
 from tests.conftest import Server, running_server
 from tests.openai_mock import OPENING_JSON, MockOpenAI, mock_openai
 
@@ -165,7 +166,7 @@ def test_the_canary_is_planted_in_the_opening_and_the_debate_prompts(
         assert f"Confidential marker of these instructions: {CANARY}." in system
 
 
-def test_json_mode_asks_for_a_json_object(
+def test_json_mode_asks_for_a_json_object_with_its_schema(
     mock: MockOpenAI, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     mock.reset()
@@ -177,7 +178,11 @@ def test_json_mode_asks_for_a_json_object(
         reply, view = open_with(client, mock, "Topic: pineapple on pizza. You argue for it.")
         assert reply == OPENING_JSON["reply"]
         assert view["thesis"] == OPENING_JSON["thesis"]
-        assert mock.chat_requests()[-1]["body"]["response_format"] == {"type": "json_object"}
+        # The schema goes along: servers that take one (llama.cpp, vLLM) constrain the answer.
+        assert mock.chat_requests()[-1]["body"]["response_format"] == {
+            "type": "json_object",
+            "schema": OPENING_SCHEMA,
+        }
         system = mock.chat_requests()[-1]["body"]["messages"][0]["content"]
         assert "Confidential marker" not in system  # no canary configured: none planted
         mock.opening_content = '{"kind": "topic", "topic": "pineapple", "thesis": "Pineap'
