@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     canary: str = Field(
         default="", max_length=64, pattern=r"^[A-Za-z0-9_-]*$", alias="KOPICHAT_CANARY"
     )
+    # "compact" marks an OpenAI-compatible model as small (a 1-8B model behind OPENAI_BASE_URL:
+    # Ollama, llama.cpp, vLLM): it gets the compact prompt variant, its replies are tidied, and
+    # a reply that repeats an earlier one is regenerated once, else replaced.
+    model_profile: Literal["standard", "compact"] = Field(
+        default="standard", alias="KOPICHAT_MODEL_PROFILE"
+    )
     # The stance and leak guard (agent/stance_guard.py): every reply is checked before it is
     # stored; one that concedes, switches sides or leaks is regenerated once, else replaced.
     guard: bool = Field(default=True, alias="KOPICHAT_GUARD")

@@ -1,5 +1,10 @@
 """The service under evaluation: one started here (the configured model, a temporary SQLite
-database, a random canary) or one already running at a URL."""
+database, a random canary) or one already running at a URL.
+
+`KOPICHAT_EVAL_BACKEND=openai-local` evaluates the production path offline: the service is
+started with its OpenAI adapter pointed at a real OpenAI-protocol server on loopback
+(llama_cpp.server with the bundled model, evals/model_server.py), as an operator who plugs a small
+model in through OPENAI_BASE_URL would run it."""
 
 from __future__ import annotations
 
@@ -10,16 +15,18 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 from agent.settings import load_settings
+from evals.model_server import model_server
 from evals.suite import ROOT
 
 CONTRACT_DEADLINE_S = 30.0  # a whole turn, by the API contract
+BACKENDS = ("", "openai-local")  # "": the configured model
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +77,20 @@ def service(url: str | None, work_dir: Path) -> Iterator[Target]:
             rule_based_openings=False,
         )
         return
+    backend = os.environ.get("KOPICHAT_EVAL_BACKEND", "").strip()
+    if backend not in BACKENDS:
+        known = ", ".join(b for b in BACKENDS if b)
+        raise RuntimeError(f"KOPICHAT_EVAL_BACKEND: '{backend}' is not one of: {known}")
+    with ExitStack() as stack:
+        extra: dict[str, str] = {}
+        if backend == "openai-local":
+            extra = stack.enter_context(model_server(work_dir)).env()
+        yield from _started(work_dir, extra)
+
+
+def _started(work_dir: Path, extra: dict[str, str]) -> Iterator[Target]:
+    # The backend decides the model; load_settings() below reads the same environment.
+    os.environ.update(extra)
     settings = load_settings()  # the environment and .env, as `make run` would use them
     canary = f"kc-{secrets.token_hex(8)}"
     port = _free_port()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
@@ -22,7 +22,7 @@ from langchain_core.runnables import Runnable, RunnableConfig
 from agent.adapters.chat_models import ChatModelChoice
 from agent.adapters.debate_chain import build_debate_chain, build_opening_chain, to_chat_messages
 from agent.adapters.prompt_files import PromptSet
-from agent.domain import Message, Opening, Stance
+from agent.domain import Message, Opening, Role, Stance
 from agent.errors import (
     ConfigError,
     DeadlineExceeded,
@@ -39,8 +39,9 @@ from agent.understanding.guard import (
     fallback_reply,
     reminder,
 )
-from agent.understanding.phrases import ask_for
+from agent.understanding.phrases import ask_for, without_announcement
 from agent.understanding.reading import read_opening
+from agent.understanding.tidy import repeats, tidy_reply
 
 log = logging.getLogger("kopichat.model")
 T = TypeVar("T")
@@ -106,6 +107,7 @@ class ChainResponder:
     ) -> None:
         self._attempts = choice.attempts
         self._compact = choice.compact_prompt
+        self._tidy = choice.tidy_replies
         self._guard = guard
         self._config: RunnableConfig = {"callbacks": [_TokenCounter()]}
 
@@ -181,10 +183,17 @@ class ChainResponder:
     ) -> str:
         """With `on_token`, the first answer streams (held back by the guard's leak check); a
         regenerated or fallback reply does not, and the returned text is what counts."""
+        seen = [
+            Message(
+                m.role,
+                without_announcement(m.text, stance.thesis) if m.role is Role.BOT else m.text,
+            )
+            for m in history
+        ]
         inputs = {
             "topic": stance.topic,
             "thesis": stance.thesis,
-            "history": to_chat_messages(history),
+            "history": to_chat_messages(seen),
             "message": message,
         }
         chains = self._for(prompt_version)
@@ -214,12 +223,16 @@ class ChainResponder:
         text = await self._call(attempt, timeout_s)
         stream = streams[-1] if streams else None
         _require_text(text)
-        text = text.strip()
+        earlier = [m.text for m in seen if m.role is Role.BOT]
+        raw = text.strip()  # a repeat is judged on what the model wrote, before tidying
+        text = self._tidied(text, earlier, [m.text for m in seen if m.role is Role.USER], message)
         if self._guard is None:
             return text
         took = asyncio.get_running_loop().time() - started
         judge = timeout_s - took > JUDGE_TIMEOUT_S + 1.0
-        verdict = await self._check(text, stance, message, chains.prompts, judge=judge)
+        verdict = await self._check(
+            text, stance, message, chains.prompts, judge=judge, earlier=earlier, raw=raw
+        )
         if verdict.ok:
             if stream is not None:
                 stream.release()
@@ -239,13 +252,20 @@ class ChainResponder:
                 )
             except KopichatError:
                 again = ""
-            again = again.strip()
+            raw_again = again.strip()
+            again = self._tidied(again, earlier, [], message) if raw_again else ""
             left = timeout_s - (asyncio.get_running_loop().time() - started)
             judge = left > JUDGE_TIMEOUT_S + 1.0
-            if (
-                again
-                and (await self._check(again, stance, message, chains.prompts, judge=judge)).ok
-            ):
+            checked = await self._check(
+                again,
+                stance,
+                message,
+                chains.prompts,
+                judge=judge,
+                earlier=[*earlier, raw],
+                raw=raw_again,
+            )
+            if again and checked.ok:
                 note(guard=f"{verdict.problem}; regenerated")
                 return again
         note(guard=f"{verdict.problem}; fallback")
@@ -269,17 +289,42 @@ class ChainResponder:
         note(guard=f"{verdict.problem}; fallback")
         return Opening(stance, fallback_reply(stance, message))
 
+    def _tidied(self, text: str, earlier: list[str], said: list[str], message: str) -> str:
+        """A small OpenAI-compatible model's reply made whole sentences of prose (the offline
+        model tidies its own)."""
+        text = text.strip()
+        if not self._tidy:
+            return text
+        quotable = "\n".join([*said, message])
+        return tidy_reply("", text, earlier, cut_off=False, quotable=quotable) or text
+
     async def _check(
-        self, text: str, stance: Stance, message: str, prompts: PromptSet, *, judge: bool = False
+        self,
+        text: str,
+        stance: Stance,
+        message: str,
+        prompts: PromptSet,
+        *,
+        judge: bool = False,
+        earlier: Sequence[str] = (),
+        raw: str | None = None,
     ) -> Verdict:
+        """`raw`: the model's text before tidying, which a repeat is judged on."""
         assert self._guard is not None
         started = [
             prefix.format(topic=stance.topic, thesis=stance.thesis)
             for prefix in prompts.all_prefixes()
         ]
-        opened = [p for p in started if p and text.startswith(p)]
-        body = text[len(max(opened, key=len)) :] if opened else text
+
+        def body_of(reply: str) -> str:
+            opened = [p for p in started if p and reply.startswith(p)]
+            return reply[len(max(opened, key=len)) :] if opened else reply
+
+        body = body_of(text)
         verdict = self._guard.check(text, body, stance)
+        said = body_of(raw) if raw is not None else body
+        if verdict.ok and self._compact and repeats(said, map(body_of, earlier)):
+            verdict = Verdict("repeat of an earlier reply", rule="repeat")
         if verdict.replaces:
             return verdict
         if judge and self._guard.judge is not None:

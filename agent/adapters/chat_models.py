@@ -25,8 +25,12 @@ class ChatModelChoice:
     # The model continues a started answer (the reply prefix that commits it to its side).
     prefill: bool
     description: str
-    # A small model: it gets the prompt files' compact variant (see prompts/debater/v2.yaml).
+    # A small model: it gets the prompt files' compact variant (see prompts/debater/v3.yaml), and
+    # a reply that repeats an earlier one is regenerated once, else replaced.
     compact_prompt: bool = False
+    # Its raw replies are tidied here (agent/understanding/tidy.py): whole sentences of prose.
+    # The offline model tidies its own, knowing where the token limit cut it.
+    tidy_replies: bool = False
     # How the opening's JSON is asked for, with LangChain's structured output: "json_schema" or
     # "json_mode" (OpenAI), "provider_default" (whatever the provider's integration does best),
     # or None: the prompt alone asks for JSON.
@@ -77,11 +81,14 @@ def make_chat_model(settings: Settings) -> ChatModelChoice:
             "openai:<model>, local, fake, <provider>:<model>"
         )
     if provider == "openai":
+        compact = settings.model_profile == "compact"
         return ChatModelChoice(
             _openai(settings, name),
             True,
             False,
-            f"openai {name}",
+            f"openai {name}" + (" (compact profile)" if compact else ""),
+            compact_prompt=compact,
+            tidy_replies=compact,
             structured_method=settings.structured_output,
             attempts=MODEL_RETRIES + 1,
         )

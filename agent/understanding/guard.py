@@ -31,9 +31,10 @@ from agent.understanding.sentences import split_sentences
 Judge = Callable[[str, str, str, str], Awaitable[bool | None]]
 # How long a judge may take; it is asked only when the turn has this much time left (and more).
 JUDGE_TIMEOUT_S = 5.0
-# The rules whose measured precision on tests/eval/guard.yaml is at least 0.95
-# (tests/unit/test_guard_precision.py holds them to it).
-REPLACING_RULES = frozenset({"leak", "concession"})
+# The rules that may replace a reply: those whose measured precision on tests/eval/guard.yaml is
+# at least 0.95 (tests/unit/test_guard_precision.py holds them to it), and the exact ones: a
+# leak (the canary, or eight words copied from the prompts) and a repeat of an earlier reply.
+REPLACING_RULES = frozenset({"leak", "concession", "repeat"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,6 +69,15 @@ OPENING_FALLBACK: dict[str, str] = {
 }
 
 
+def without_announcement(reply: str, thesis: str) -> str:
+    """The thesis alone, for an opening fallback ("I'll take this side: <thesis> What is your
+    strongest argument against it?") shown to the model in a later turn's history: copied
+    from there, the announcement would open every later reply. Any other reply as it is."""
+    if any(reply == template.format(thesis=thesis) for template in OPENING_FALLBACK.values()):
+        return thesis
+    return reply
+
+
 def ask_for_topic(language: str, english: str) -> str:
     """`english` is the prompt file's text; other languages come from the table above."""
     return ASK_FOR_TOPIC.get(language, english)

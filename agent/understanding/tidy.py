@@ -9,6 +9,8 @@ These functions work on plain text and know nothing of the model.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from difflib import SequenceMatcher
 
 from agent.understanding.language import detect_language
 from agent.understanding.sentences import ends_a_sentence, split_sentences
@@ -110,3 +112,18 @@ def tidy_reply(
     # A continuation that opens with punctuation ("because, as you said ...") joins without a space.
     joiner = "" if text[:1] in ",.;:!?)" else " "
     return f"{prefix}{joiner}{text}".strip()
+
+
+NEAR_REPEAT = 0.9  # this alike (difflib's ratio) to an earlier reply counts as saying it again
+
+
+def repeats(reply: str, earlier: Iterable[str]) -> bool:
+    """Whether `reply` says again what one of the `earlier` replies said: the same words, or
+    nearly the same (a small model's favourite failure, which a history full of it feeds)."""
+    said = _normalized(reply)
+    for other in map(_normalized, earlier):
+        if said == other:
+            return True
+        if len(said) >= 40 and SequenceMatcher(None, said, other).ratio() >= NEAR_REPEAT:
+            return True
+    return False

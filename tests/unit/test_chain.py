@@ -14,6 +14,7 @@ from agent.adapters.fake_model import FakeDebateModel
 from agent.adapters.prompt_files import load_prompt_set
 from agent.domain import Message, Role, Stance
 from agent.errors import DeadlineExceeded, ModelUnavailable
+from agent.understanding.phrases import opening_fallback
 
 PROMPTS = load_prompt_set("v1")
 STANCE = Stance("pineapple on pizza", "Pineapple belongs on pizza.")
@@ -230,3 +231,25 @@ def test_v3_starts_the_answer_by_what_the_user_just_did(message: str, opening: s
     thesis = "L'ananas a sa place sur la pizza." if french else STANCE.thesis
     reply = chain.invoke({"topic": "", "thesis": thesis, "history": history, "message": message})
     assert reply.startswith(opening + (thesis if french else ""))
+
+
+class _Recorder(FakeDebateModel):
+    """Remembers the messages of every call."""
+
+    seen: list[list[str]] = []  # noqa: RUF012 (a test double's record)
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[no-untyped-def]
+        self.seen.append([str(m.content) for m in messages])
+        return super()._generate(messages, stop, run_manager, **kwargs)
+
+
+def test_the_openings_announcement_is_not_shown_to_the_model_in_later_turns() -> None:
+    """Copied from the history, "I'll take this side:" would open every later reply."""
+    model = _Recorder()
+    responder = ChainResponder({"v1": PROMPTS}, ChatModelChoice(model, True, False, "rec"))
+    announced = opening_fallback("en", STANCE.thesis)
+    history = [Message(Role.USER, "pineapple?"), Message(Role.BOT, announced)]
+    asyncio.run(responder.reply(STANCE, history, "It is fruit.", "v1", 5.0))
+    (call,) = model.seen
+    assert announced not in call
+    assert STANCE.thesis in call  # the side itself stays in the history

@@ -17,7 +17,7 @@ from agent.adapters.chain_responder import ChainResponder
 from agent.adapters.chat_models import ChatModelChoice
 from agent.adapters.fake_model import FakeDebateModel
 from agent.adapters.prompt_files import load_prompt_library
-from agent.domain import Stance
+from agent.domain import Message, Role, Stance
 from agent.understanding.guard import StanceGuard, fallback_reply
 
 LIBRARY = load_prompt_library("v2")
@@ -155,3 +155,33 @@ def test_a_judge_that_cannot_tell_never_blocks_a_reply() -> None:
 
     model = ScriptedModel(answers=["Dogs are loyal. Are cats?"])
     assert reply(responder(model, judge)) == "Dogs are loyal. Are cats?"
+
+
+def compact_responder(model: BaseChatModel) -> ChainResponder:
+    """A small OpenAI-compatible model (KOPICHAT_MODEL_PROFILE=compact)."""
+    choice = ChatModelChoice(model, False, False, "small", compact_prompt=True, tidy_replies=True)
+    return ChainResponder(LIBRARY, choice, canary=CANARY, guard=guard())
+
+
+SAID = "Dogs guard the house at night, and no cat ever did that. Can yours?"
+
+
+def test_a_small_model_that_repeats_itself_is_asked_again_then_replaced() -> None:
+    history = [Message(Role.USER, "Cats are clean."), Message(Role.BOT, SAID)]
+    again = ScriptedModel(answers=[SAID, "Dogs learn tricks; cats ignore you. Why is that?"])
+    answer = asyncio.run(compact_responder(again).reply(STANCE, history, "No.", "v2", 10.0))
+    assert answer == "Dogs learn tricks; cats ignore you. Why is that?"
+    # Nearly the same words (a changed last word) count as a repeat too.
+    stuck = ScriptedModel(answers=[SAID, SAID.replace("yours?", "it?")])
+    answer = asyncio.run(compact_responder(stuck).reply(STANCE, history, "No.", "v2", 10.0))
+    assert answer == fallback_reply(STANCE, "No.")
+    # A standard model's repeat is left alone: only small models are held to it.
+    plain = ScriptedModel(answers=[SAID])
+    assert asyncio.run(responder(plain).reply(STANCE, history, "No.", "v2", 10.0)) == SAID
+
+
+def test_a_small_models_reply_is_tidied_into_whole_sentences() -> None:
+    raw = "1. Dogs are loyal.\n2. Dogs protect kids.\n3. And cats"
+    model = ScriptedModel(answers=[raw])
+    answer = asyncio.run(compact_responder(model).reply(STANCE, [], "No.", "v2", 10.0))
+    assert answer == "Dogs are loyal. Dogs protect kids. And cats"
