@@ -39,7 +39,8 @@ from agent.understanding.guard import (
     fallback_reply,
     reminder,
 )
-from agent.understanding.phrases import ask_for, without_announcement
+from agent.understanding.language import detect_language
+from agent.understanding.phrases import ask_for, opening_fallback, without_announcement
 from agent.understanding.reading import read_opening
 from agent.understanding.tidy import repeats, tidy_reply
 
@@ -167,7 +168,13 @@ class ChainResponder:
         if reading.stance is None:
             return Opening(stance=None, reply=ask_for(reading, chains.prompts.ask_for_topic))
         reply = await self.reply(
-            reading.stance, history, message, prompt_version, timeout_s, on_token=on_token
+            reading.stance,
+            history,
+            message,
+            prompt_version,
+            timeout_s,
+            on_token=on_token,
+            opening=True,
         )
         return Opening(stance=reading.stance, reply=reply)
 
@@ -180,9 +187,12 @@ class ChainResponder:
         timeout_s: float,
         *,
         on_token: OnToken | None = None,
+        opening: bool = False,
     ) -> str:
-        """With `on_token`, the first answer streams (held back by the guard's leak check); a
-        regenerated or fallback reply does not, and the returned text is what counts."""
+        """`opening`: the turn that fixed the stance (a replaced reply then states the side
+        rather than holding to it). With `on_token`, the first answer streams (held back by the
+        guard's leak check); a regenerated or fallback reply does not, and the returned text is
+        what counts."""
         seen = [
             Message(
                 m.role,
@@ -269,7 +279,7 @@ class ChainResponder:
                 note(guard=f"{verdict.problem}; regenerated")
                 return again
         note(guard=f"{verdict.problem}; fallback")
-        return fallback_reply(stance, message)
+        return _fallback(stance, message, opening=opening)
 
     async def _guarded_opening(self, opening: Opening, message: str, prompts: PromptSet) -> Opening:
         """The model's opening reply, unless the guard finds it leaking or giving its side up;
@@ -287,7 +297,7 @@ class ChainResponder:
             return opening
         log.warning("stance guard (opening): %s", verdict.problem)
         note(guard=f"{verdict.problem}; fallback")
-        return Opening(stance, fallback_reply(stance, message))
+        return Opening(stance, _fallback(stance, message, opening=True))
 
     def _tidied(self, text: str, earlier: list[str], said: list[str], message: str) -> str:
         """A small OpenAI-compatible model's reply made whole sentences of prose (the offline
@@ -369,6 +379,14 @@ class ChainResponder:
             pause = min(_RETRY_PAUSE_S * 2**attempt, max(deadline - loop.time(), 0) / 4)
             await asyncio.sleep(pause)
         raise last
+
+
+def _fallback(stance: Stance, message: str, *, opening: bool) -> str:
+    """The reply that replaces a failed one: on the first turn it states the side ("I'll take
+    this side: …"), later it holds to it."""
+    if opening:
+        return opening_fallback(detect_language(message) or "en", stance.thesis)
+    return fallback_reply(stance, message)
 
 
 def _require_text(text: str) -> None:

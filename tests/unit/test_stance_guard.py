@@ -19,6 +19,7 @@ from agent.adapters.fake_model import FakeDebateModel
 from agent.adapters.prompt_files import load_prompt_library
 from agent.domain import Message, Role, Stance
 from agent.understanding.guard import StanceGuard, fallback_reply
+from agent.understanding.phrases import opening_fallback
 
 LIBRARY = load_prompt_library("v2")
 CANARY = "kc-canary-7f3a"
@@ -185,3 +186,11 @@ def test_a_small_models_reply_is_tidied_into_whole_sentences() -> None:
     model = ScriptedModel(answers=[raw])
     answer = asyncio.run(compact_responder(model).reply(STANCE, [], "No.", "v2", 10.0))
     assert answer == "Dogs are loyal. Dogs protect kids. And cats"
+
+
+def test_a_failed_first_turn_states_the_side_rather_than_holding_to_it() -> None:
+    model = FakeDebateModel(behaviour="conceding")
+    opened = asyncio.run(responder(model).open("Cats are better than dogs.", [], "v2", 10.0))
+    assert opened.stance is not None
+    assert opened.reply == opening_fallback("en", opened.stance.thesis)
+    assert "nothing said so far" not in opened.reply
