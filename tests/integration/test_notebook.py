@@ -36,7 +36,7 @@ def test_the_notebook_runs_with_the_fake_model(tmp_path: Path) -> None:
     assert outputs.count("bot:  I stand by my position: Pineapple belongs on pizza.") == 3
     # The replay: a stored debate (none yet: one is stored first) against a draft version.
     assert "thesis: Pineapple belongs on pizza." in outputs
-    assert "| user | stored (v2) | replayed (v99) |" in outputs
+    assert "| user | stored (v3) | replayed (v99) |" in outputs
     assert "| Sweet and salty never works. | I stand by my position: Pineapple belongs" in outputs
     assert outputs.count("My side has not moved: Pineapple belongs on pizza.") == 4
     assert not any(

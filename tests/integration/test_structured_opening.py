@@ -86,7 +86,7 @@ def test_the_opening_asks_for_a_strict_json_schema_and_uses_a_conforming_answer(
     schema = response_format["json_schema"]
     assert schema["name"] == "opening"
     assert schema["strict"] is True
-    assert schema["schema"]["required"] == ["kind", "topic", "thesis", "reply"]
+    assert schema["schema"]["required"] == ["kind", "topic", "thesis", "antithesis", "reply"]
     assert schema["schema"]["additionalProperties"] is False
 
 
