@@ -35,6 +35,18 @@ class ClaimGrammar:
     # and Portuguese put it in the subjunctive ("je ne pense pas qu'ils soient"): the bot asks.
     denial_keeps_mood: bool
     tag: re.Pattern[str]  # a tag question at the end
+    # "Do you think X?": the user asks the bot's view of X (the bot says yes to it) ...
+    asks_view: re.Pattern[str]
+    # ... and "Don't you think X?" presumes X: the user's own claim.
+    presumes: re.Pattern[str]
+    # "Some people say X." and, in the next sentence, the user's verdict on it.
+    reported: re.Pattern[str]
+    agrees: re.Pattern[str]
+    disagrees: re.Pattern[str]
+    # "I don't know": nothing to debate.
+    unsure: re.Pattern[str]
+    # The side the bot picks on a bare topic: for it, and against it.
+    picked: tuple[str, str]
 
 
 def _re(pattern: str) -> re.Pattern[str]:
@@ -71,6 +83,27 @@ GRAMMARS: dict[str, ClaimGrammar] = {
             r"\s*,?\s*(?:right|no|yes|true|eh|ok|okay|agreed|correct|innit|"
             r"don't you (?:think|agree)|wouldn't you (?:say|agree)|" + _EN_AUX + r")\s*\?+\s*$"
         ),
+        asks_view=_re(r"^(?:do|would) you (?:think|believe|agree|reckon)\s+(?:that\s+)?(?P<t>.+)$"),
+        presumes=_re(
+            r"^(?:don't|do not|wouldn't) you (?:think|believe|agree)\s+(?:that\s+)?(?P<t>.+)$"
+        ),
+        reported=_re(
+            r"^(?P<who>.{2,40}?)\s+(?:say|says|said|keep saying|keeps saying|think|thinks|claim|"
+            r"claims|insist|insists|believe|believes)\s+(?:that\s+)?(?P<c>.+)$"
+        ),
+        agrees=_re(
+            r"^(?:honestly,?\s*)?(?:(?:he|she|they)(?:'s|'re| is| are) right|i agree|true|exactly|"
+            r"and (?:he|she|they)(?:'s|'re| is| are) right)\b"
+        ),
+        disagrees=_re(
+            r"^(?:honestly,?\s*)?(?:i (?:totally |strongly |completely )?disagree|i don't buy it|"
+            r"i'm not (?:so )?sure|nonsense|(?:he|she|they)(?:'s|'re| is| are) wrong|not true)\b"
+        ),
+        unsure=_re(r"^(?:i )?(?:don't|do not|dunno) know\b|^no idea\b|^not sure\b"),
+        picked=(
+            "The case for {topic} is stronger than the case against it",
+            "The case against {topic} is stronger than the case for it",
+        ),
     ),
     "fr": ClaimGrammar(
         frame="Il est faux de dire que {claim}",
@@ -82,13 +115,38 @@ GRAMMARS: dict[str, ClaimGrammar] = {
             "parce car et mais qui quand si puisque lorsque bien dont où ou donc".split()
         ),
         opinion=_re(
-            r"^\s*(?:je (?:pense|crois|trouve|suis (?:sûr|sûre|convaincu|convaincue))|"
+            r"^\s*(?:je (?:pense|crois|trouve|suis (?:sûre|sûr|convaincue|convaincu))|"
             r"à mon avis,?|selon moi,?|pour moi,?|personnellement,?|franchement,?|"
             r"honnêtement,?)\s*(?:que\s+|qu['’])?"
         ),
         denial=_re(r"^\s*(?:je ne (?:pense|crois|trouve) pas|je doute)\s*(?:que\s+|qu['’])"),
         denial_keeps_mood=False,
         tag=_re(r"\s*,?\s*(?:n['’]est-ce pas|non|hein|pas vrai|d['’]accord|vrai)\s*\?+\s*$"),
+        asks_view=_re(
+            r"^(?:est-ce que )?(?:tu penses|tu crois|tu trouves|vous pensez|vous croyez|"
+            r"penses-tu|crois-tu|pensez-vous)\s+(?:que\s+|qu['’])(?P<t>.+)$"
+        ),
+        presumes=_re(
+            r"^(?:tu ne (?:penses|crois|trouves) pas|ne (?:penses|crois)-tu pas)\s+(?:que\s+|"
+            r"qu['’])(?P<t>.+)$"
+        ),
+        reported=_re(
+            r"^(?P<who>.{2,40}?)\s+(?:dit|disent|me dit|me disent|pense|pensent|affirme|"
+            r"affirment|prétend|prétendent|répète|répètent)\s+(?:que\s+|qu['’])(?P<c>.+)$"
+        ),
+        agrees=_re(
+            r"^(?:et )?(?:il|elle|ils|elles) (?:a|ont) raison\b|^je suis d['’]accord\b|"
+            r"^c['’]est vrai\b"
+        ),
+        disagrees=_re(
+            r"^(?:mais )?(?:je ne suis pas d['’]accord|je ne suis pas convaincue?|"
+            r"je ne (?:le )?crois pas|n['’]importe quoi|(?:il|elle|ils|elles) (?:a|ont) tort)\b"
+        ),
+        unsure=_re(r"^(?:je ne sais pas|je sais pas|aucune idée|bof)\b"),
+        picked=(
+            "Les arguments pour {topic} l'emportent sur les arguments contre",
+            "Les arguments contre {topic} l'emportent sur les arguments pour",
+        ),
     ),
     "es": ClaimGrammar(
         frame="Es falso decir que {claim}",
@@ -101,6 +159,24 @@ GRAMMARS: dict[str, ClaimGrammar] = {
         denial=_re(r"^\s*(?:no (?:creo|pienso|opino|estoy de acuerdo en)|dudo)\s+(?:de\s+)?que\s+"),
         denial_keeps_mood=False,
         tag=_re(r"\s*,?\s*¿?\s*(?:verdad|no|cierto|sí|no crees|a que sí)\s*\?+\s*$"),
+        asks_view=_re(
+            r"^(?:¿\s*)?(?:tú |usted )?(?:crees|piensas|cree|piensa|opinas)\s+que\s+(?P<t>.+)$"
+        ),
+        presumes=_re(r"^(?:¿\s*)?no (?:crees|piensas|cree)\s+que\s+(?P<t>.+)$"),
+        reported=_re(
+            r"^(?P<who>.{2,40}?)\s+(?:dice|dicen|me dice|me dicen|piensa|piensan|cree|creen|"
+            r"asegura|aseguran|insiste en|insisten en)\s+que\s+(?P<c>.+)$"
+        ),
+        agrees=_re(r"^(?:y )?tiene(?:n)? razón\b|^estoy de acuerdo\b|^es verdad\b"),
+        disagrees=_re(
+            r"^(?:pero )?(?:yo )?no estoy (?:tan )?(?:de acuerdo|seguro|segura)\b|^no es verdad\b|"
+            r"^se equivoca(?:n)?\b"
+        ),
+        unsure=_re(r"^(?:no sé|ni idea)\b"),
+        picked=(
+            "Los argumentos a favor de {topic} pesan más que los argumentos en contra",
+            "Los argumentos en contra de {topic} pesan más que los argumentos a favor",
+        ),
     ),
     "de": ClaimGrammar(
         frame="Die Behauptung „{claim}“ ist falsch",
@@ -118,18 +194,56 @@ GRAMMARS: dict[str, ClaimGrammar] = {
         ),
         denial_keeps_mood=True,
         tag=_re(r"\s*,?\s*(?:oder|nicht wahr|ne|gell|stimmt['’]?s|richtig)\s*\?+\s*$"),
+        asks_view=_re(r"^(?:glaubst|denkst|findest|meinst) du\s*,?\s*(?:dass\s+)?(?P<t>.+)$"),
+        presumes=_re(r"^(?:glaubst|denkst|findest) du nicht\s*,?\s*(?:dass\s+)?(?P<t>.+)$"),
+        reported=_re(
+            r"^(?P<who>.{2,40}?)\s+(?:sagt|sagen|meint|meinen|glaubt|glauben|behauptet|"
+            r"behaupten)\s*,?\s*(?:dass\s+)?(?P<c>.+)$"
+        ),
+        agrees=_re(
+            r"^(?:und )?(?:er|sie) (?:hat|haben) recht\b|^ich stimme (?:zu|dem zu)\b|^stimmt\b"
+        ),
+        disagrees=_re(
+            r"^(?:aber )?(?:ich sehe das anders|ich bin (?:da )?anderer meinung|das stimmt nicht|"
+            r"(?:er|sie) (?:irrt|irren) sich|quatsch)\b"
+        ),
+        unsure=_re(r"^(?:ich weiß (?:es )?nicht|keine ahnung)\b"),
+        picked=(
+            "Die Argumente für {topic} wiegen schwerer als die dagegen",
+            "Die Argumente gegen {topic} wiegen schwerer als die dafür",
+        ),
     ),
     "it": ClaimGrammar(
         frame="È falso dire che {claim}",
         frame_pattern=_re(r"^(?:è falso (?:dire )?|non è vero )che\s+(?P<c>.+)$"),
         clause_words=frozenset("perché e ma anche quando poiché se o quindi cui".split()),
         opinion=_re(
-            r"^\s*(?:(?:io )?(?:penso|credo|trovo)|sono (?:sicuro|sicura|convinto|convinta)|"
+            r"^\s*(?:(?:io )?(?:penso|credo|trovo)|(?:io )?sono (?:sicuro|sicura|convinto|"
+            r"convinta)|"
             r"secondo me,?|per me,?|a mio parere,?)\s*(?:che\s+)?"
         ),
         denial=_re(r"^\s*(?:non (?:penso|credo)|dubito)\s+che\s+"),
         denial_keeps_mood=False,
         tag=_re(r"\s*,?\s*(?:vero|no|giusto|non credi|non è vero)\s*\?+\s*$"),
+        asks_view=_re(
+            r"^(?:secondo te|per te|tu pensi che|pensi che|credi che|"
+            r"tu credi che)\s*,?\s*(?P<t>.+)$"
+        ),
+        presumes=_re(r"^non (?:pensi|credi|trovi) (?:anche tu )?che\s+(?P<t>.+)$"),
+        reported=_re(
+            r"^(?P<who>.{2,40}?)\s+(?:dice|dicono|mi dice|mi dicono|pensa|pensano|sostiene|"
+            r"sostengono|crede|credono)\s+che\s+(?P<c>.+)$"
+        ),
+        agrees=_re(r"^(?:e )?ha(?:nno)? ragione\b|^sono d['’]accordo\b|^è vero\b"),
+        disagrees=_re(
+            r"^(?:ma )?(?:non sono d['’]accordo|non ne sono (?:così )?(?:sicuro|sicura)|"
+            r"si sbaglia(?:no)?|non è vero)\b"
+        ),
+        unsure=_re(r"^(?:non (?:lo )?so|non saprei|boh)\b"),
+        picked=(
+            "Gli argomenti a favore di {topic} sono più forti di quelli contro",
+            "Gli argomenti contro {topic} sono più forti di quelli a favore",
+        ),
     ),
     "pt": ClaimGrammar(
         frame="É falso dizer que {claim}",
@@ -142,6 +256,25 @@ GRAMMARS: dict[str, ClaimGrammar] = {
         denial=_re(r"^\s*(?:não (?:acho|penso|creio|acredito)|duvido)\s+(?:de\s+)?que\s+"),
         denial_keeps_mood=False,
         tag=_re(r"\s*,?\s*(?:né|não é|certo|não|verdade)\s*\?+\s*$"),
+        asks_view=_re(
+            r"^(?:será que|você acha que|vc acha q|tu achas que|acha que|"
+            r"você acredita que)\s+(?P<t>.+)$"
+        ),
+        presumes=_re(r"^(?:você|vc|tu) (?:não|nao) (?:acha|achas|acredita) (?:que|q)\s+(?P<t>.+)$"),
+        reported=_re(
+            r"^(?P<who>.{2,40}?)\s+(?:diz|dizem|me diz|acha|acham|afirma|afirmam|garante|"
+            r"garantem)\s+que\s+(?P<c>.+)$"
+        ),
+        agrees=_re(r"^(?:e )?(?:ele|ela|eles|elas) (?:tem|têm) razão\b|^concordo\b|^é verdade\b"),
+        disagrees=_re(
+            r"^(?:mas )?(?:não concordo|discordo|não é verdade|(?:ele|ela|eles|elas) (?:está|"
+            r"estão) errad[oa]s?)\b"
+        ),
+        unsure=_re(r"^(?:não sei|sei lá|nem sei)\b"),
+        picked=(
+            "Os argumentos a favor de {topic} são mais fortes do que os contra",
+            "Os argumentos contra {topic} são mais fortes do que os a favor",
+        ),
     ),
     "ru": ClaimGrammar(
         frame="Неверно, что {claim}",
@@ -150,15 +283,38 @@ GRAMMARS: dict[str, ClaimGrammar] = {
             "потому и но хотя если когда который которая которое которые что чтобы или а".split()
         ),
         opinion=_re(
-            r"^\s*(?:я (?:думаю|считаю|уверен|уверена|полагаю)|по-моему|мне кажется|"
+            r"^\s*(?:я (?:думаю|считаю|уверена|уверен|полагаю)|по-моему|мне кажется|"
             r"на мой взгляд)\s*,?\s*(?:что\s+)?"
         ),
         denial=_re(
-            r"^\s*(?:я не (?:думаю|считаю|верю|уверен|уверена)|я сомневаюсь|сомневаюсь)\s*,?\s*"
+            r"^\s*(?:я не (?:думаю|считаю|верю|уверена|уверен)|я сомневаюсь|сомневаюсь)\s*,?\s*"
             r"(?:(?:в том\s*,\s*)?что\s+)?"
         ),
         denial_keeps_mood=True,
         tag=_re(r"\s*,?\s*(?:не так ли|правда|да|верно|не правда ли)\s*\?+\s*$"),
+        asks_view=_re(
+            r"^(?:ты думаешь|вы думаете|как думаешь|как вы думаете|по-твоему|"
+            r"по-вашему)\s*,?\s*(?:что\s+)?(?P<t>.+)$"
+        ),
+        presumes=_re(
+            r"^(?:ты не думаешь|не кажется ли тебе|не кажется ли вам)\s*,?\s*(?:что\s+)?(?P<t>.+)$"
+        ),
+        reported=_re(
+            r"^(?P<who>.{2,40}?)\s+(?:говорит|говорят|считает|считают|думает|думают|утверждает|"
+            r"утверждают)\s*,?\s*(?:что\s+)?(?P<c>.+)$"
+        ),
+        agrees=_re(
+            r"^(?:и )?(?:он|она|они) (?:прав|права|правы)\b|^согласен\b|^согласна\b|^это правда\b"
+        ),
+        disagrees=_re(
+            r"^(?:а )?(?:я (?:с этим )?не согласен|я (?:с этим )?не согласна|я так не думаю|"
+            r"это неправда|(?:он|она|они) (?:ошибается|ошибаются))\b"
+        ),
+        unsure=_re(r"^(?:ну )?(?:не знаю|без понятия)\b"),
+        picked=(
+            "Доводы за {topic} сильнее доводов против",
+            "Доводы против {topic} сильнее доводов за",
+        ),
     ),
 }
 

@@ -32,7 +32,8 @@ _FUNCTION_WORDS: dict[str, frozenset[str]] = {
     "de": frozenset(
         "der die das und ist nicht ein eine ich du sie wir mit zu den dem sind auf für auch aber "
         "sehr mehr als es wie doch kein keine mir mich dich dir bin bist hat haben wird dass "
-        "oder nur noch schon".split()
+        "oder nur noch schon werden sollte sollten kann können muss müssen im zum zur vom "
+        "beim".split()
     ),
     "it": frozenset(
         "il lo la gli le è e un una che non di per con sono ma molto più io tu del della sei "

@@ -37,13 +37,15 @@ def _pairs(text: str) -> tuple[tuple[str, str], ...]:
 GRAMMARS: dict[str, Grammar] = {
     "fr": Grammar(
         assign=_p(
+            r"\b(?:plaide|plaidez|argumente|argumentez)\s+(?P<dir>pour|contre)\s+(?P<t>.+)",
             r"\b(?:convaincs|convainquez|persuade|persuadez)[- ]moi\s+(?:que|qu['’])\s*(?P<t>.+)",
             r"\b(?:tu défends|vous défendez|défends|défendez|soutiens|soutenez|argumente|"
             r"argumentez)\s+(?:l['’]idée\s+)?(?:que|qu['’])\s*(?P<t>.+)",
         ),
         verbs=frozenset(
             "est sont était étaient sera seront doit doivent devrait devraient peut peuvent "
-            "pourrait va vont a ont fait font reste restent mérite méritent faut vaut".split()
+            "pourrait va vont a ont fait font reste restent mérite méritent faut vaut aura auront "
+            "avait avaient".split()
         ),
         negated=re.compile(r"\b(?:ne\s+|n['’])(?P<v>\w+)\s+(?:pas|jamais|plus)\s+", re.I),
         rather="Mieux vaut {a} que {b}",
@@ -57,6 +59,7 @@ GRAMMARS: dict[str, Grammar] = {
     ),
     "es": Grammar(
         assign=_p(
+            r"\b(?:argumenta|defiende|habla)\s+(?P<dir>a favor de|en contra de)\s+(?P<t>.+)",
             r"\b(?:convénceme|convenceme|persuádeme|persuademe)\s+(?:de\s+)?(?:que\s+)?(?P<t>.+)",
             r"\b(?:defiende|defienda|argumenta|sostén|sosten)\s+(?:la idea de\s+)?(?:que\s+)"
             r"(?P<t>.+)",
@@ -78,6 +81,8 @@ GRAMMARS: dict[str, Grammar] = {
     ),
     "de": Grammar(
         assign=_p(
+            r"\b(?:argumentiere|argumentier|du argumentierst|sei)\s+(?P<dir>für|gegen)\s+(?P<t>.+)",
+            r"\b(?:du argumentierst|argumentiere|du bist)\s+(?P<dir>dafür|dagegen)(?P<t>)",
             r"\b(?:überzeuge|überzeug|überzeugen sie)\s+mich\s*,?\s*(?:davon\s*,?\s*)?dass\s+"
             r"(?P<t>.+)",
             r"\b(?:verteidige|argumentiere|vertritt|vertrittst)\s*,?\s*(?:die these\s*,?\s*)?"
@@ -94,6 +99,7 @@ GRAMMARS: dict[str, Grammar] = {
     ),
     "it": Grammar(
         assign=_p(
+            r"\b(?:argomenta|sostieni|difendi)\s+(?P<dir>a favore di|contro)\s+(?P<t>.+)",
             r"\b(?:convincimi|persuadimi)\s+(?:che\s+)?(?P<t>.+)",
             r"\b(?:difendi|sostieni)\s+(?:l['’]idea\s+)?che\s+(?P<t>.+)",
         ),
@@ -104,7 +110,7 @@ GRAMMARS: dict[str, Grammar] = {
         negated=re.compile(r"\b(?:non|mai)\s+", re.I),
         rather="Meglio {a} che {b}",
         negate="before:non",
-        tense_endings="ava|avano|eva|evano|iva|ivano|rebbe|rebbero|erà|eranno|irà|iranno",
+        tense_endings="ava|avano|eva|evano|iva|ivano|rebbe|rebbero|rà|ranno",
         subjunctive=_pairs(
             "sia è siano sono abbia ha abbiano hanno possa può possano possono debba deve "
             "debbano devono serva serve servano servono faccia fa facciano fanno vada va vadano "
@@ -113,6 +119,7 @@ GRAMMARS: dict[str, Grammar] = {
     ),
     "pt": Grammar(
         assign=_p(
+            r"\b(?:argumenta|argumente|defenda)\s+(?P<dir>a favor de|contra)\s+(?P<t>.+)",
             r"\b(?:convença-me|convence-me|me convença)\s+(?:de\s+)?(?:que\s+)?(?P<t>.+)",
             r"\b(?:defenda|defende)\s+(?:a ideia de\s+)?que\s+(?P<t>.+)",
         ),
@@ -131,10 +138,11 @@ GRAMMARS: dict[str, Grammar] = {
     ),
     "ru": Grammar(
         assign=_p(
+            r"(?:выступай|выступи|аргументируй|спорь)\s+(?P<dir>за|против)\s+(?P<t>.+)",
             r"(?:убеди|убедите|докажи|докажите)\s*(?:меня\s*)?,?\s*(?:что|в том,?\s*что)\s+"
             r"(?P<t>.+)",
-            r"(?:защищай|защищайте|отстаивай|отстаивайте)\s+(?:идею\s*)?,?\s*(?:что|то,?\s*что)\s+"
-            r"(?P<t>.+)",
+            r"(?:защищай|защищайте|отстаивай|отстаивайте|(?:ты )?(?:доказываешь|защищаешь|"
+            r"отстаиваешь))\s+(?:идею\s*)?,?\s*(?:что|то,?\s*что)\s+(?P<t>.+)",
         ),
         verbs=frozenset(
             "лучше хуже должен должна должно должны нужно надо можно следует стоит является "
@@ -202,6 +210,30 @@ def negate_single_verb(claim: str, language: str) -> str | None:
     if where == "before":
         return f"{before}{particle} {word}{after}"
     return f"{before}{word} {particle}{after}"
+
+
+_GERMAN_PRONOUNS = frozenset("man es er sie wir ihr du ich das dies".split())
+
+
+def verb_second(question: str) -> str:
+    """A German yes/no question as the statement that answers yes: the finite verb goes after
+    the subject ("Sollten Handys an Schulen verboten werden" -> "Handys sollten an Schulen
+    verboten werden"). The subject is a pronoun, or an article, its adjectives and a noun (German
+    nouns are capitalised), or a noun alone."""
+    tokens = question.split()
+    if len(tokens) < 3:
+        return question
+    verb, rest = tokens[0], tokens[1:]
+    end = 1
+    if rest[0].lower() in _GERMAN_ARTICLES:
+        end = next((i + 1 for i in range(1, len(rest)) if rest[i][:1].isupper()), 0)
+    elif rest[0].lower() not in _GERMAN_PRONOUNS and not rest[0][:1].isupper():
+        return question
+    if end == 0 or end >= len(rest):
+        return question
+    subject = " ".join(rest[:end])
+    subject = subject[:1].upper() + subject[1:]
+    return " ".join([subject, verb.lower(), *rest[end:]])
 
 
 def main_clause_order(clause: str, language: str) -> str:

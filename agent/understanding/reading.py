@@ -13,6 +13,7 @@ claim, and text that reads as an instruction to the bot never becomes one.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -148,6 +149,12 @@ _WH = re.compile(r"^(?:why|how|what|who|whom|whose|when|where|which)\b", re.I)
 _DO_YOU_THINK = re.compile(
     r"^(?:do|don't) you (?:think|believe|agree)\s+(?:that\s+)?(?P<t>.+)$", re.I
 )
+# A pronoun standing for the named topic at the start of a side ("Topic: uniforms. You argue that
+# they ...", "Sujet : les vacances. Tu défends qu'elles ..."; the same in the other languages).
+_TOPIC_PRONOUN = re.compile(
+    r"^(?:it|they|this|il|elle|ils|elles|er|sie|es|ele|ela|eles|elas|он|она|оно|они|его|её|их)\s+",
+    re.I,
+)
 _PREPOSITION_TAIL = re.compile(r"^(?P<head>.+?)\s+(?P<tail>(?:on|in|at|for|of|with)\s+.+)$", re.I)
 _MAX_TOPIC_WORDS = 6
 
@@ -173,13 +180,15 @@ def _topic_from(thesis: str) -> str:
     return " ".join(clean(thesis).split(" ")[:8])
 
 
-def picked_side(topic: str, direction: str = "for") -> str:
-    """The side the bot takes on a bare topic: for it, unless told to argue against."""
+def picked_side(topic: str, direction: str = "for", language: str = "en") -> str:
+    """The side the bot takes on a bare topic: for it, unless told to argue against; in the
+    language of the message."""
     topic = clean(topic)
-    if direction == "for" and _PROBLEMS.search(topic) and len(topic.split()) <= 3:
+    problem = language == "en" and direction == "for" and _PROBLEMS.search(topic)
+    if problem and len(topic.split()) <= 3:
         return f"{topic[:1].upper()}{topic[1:]} is a serious problem that needs action now"
-    stronger, weaker = ("for", "against") if direction == "for" else ("against", "for")
-    return f"The case {stronger} {topic} is stronger than the case {weaker} it"
+    rules = claims.grammar(language) or claims.GRAMMARS["en"]
+    return rules.picked[0 if direction == "for" else 1].format(topic=topic)
 
 
 def read_opening(message: str) -> OpeningReading:
@@ -211,8 +220,12 @@ def read_opening(message: str) -> OpeningReading:
         topic, rest = clean(named), " ".join(others)
         if not rest:
             return _comparison(topic, language) or _reading(
-                OpeningKind.TOPIC, language, topic, picked_side(topic)
+                OpeningKind.TOPIC, language, topic, picked_side(topic, language=language)
             )
+    talk = _TALK_ABOUT.match(clean(rest))
+    if talk and not topic and language != "en":  # English lead-ins: _lead_in, comparisons too
+        named = clean(talk["t"])
+        return _reading(OpeningKind.TOPIC, language, named, picked_side(named, language=language))
     return (
         _assigned(rest, topic, language)
         or _change_my_mind(rest, language)
@@ -220,6 +233,8 @@ def read_opening(message: str) -> OpeningReading:
         or _comparison(rest, language)
         or _rather(rest, language)
         or _tagged(rest, topic, language)
+        or _asked_view(rest, topic, language)
+        or _reported_view(rest, topic, language)
         or _question(rest, language)
         or _claim(rest, topic, language)
     )
@@ -257,13 +272,20 @@ def _context_first(text: str, language: str) -> tuple[str, str]:
             and _comparison_sides(first) is None
         ):
             topic, found = clean(_TOPIC_PREFIX.sub("", first)), found[1:]
-        elif _FIRST_PERSON.match(first) and not claims.opinion_in(first, language):
+        elif _FIRST_PERSON.match(first) and not _says_something(first, language):
             found = found[1:]
         elif last.endswith("?") and len(words(last)) <= 6 and addresses_the_bot(last, language):
             found = found[:-1]
         else:
             break
     return topic, " ".join(found)
+
+
+def _says_something(sentence: str, language: str) -> bool:
+    """An opinion, or someone's reported view ("My uncle says …"): not mere background."""
+    rules = claims.grammar(language)
+    reported = rules is not None and rules.reported.match(clean(sentence)) is not None
+    return reported or claims.opinion_in(sentence, language) is not None
 
 
 def _has_verb(text: str, language: str) -> bool:
@@ -305,13 +327,23 @@ def _comparison(text: str, language: str) -> OpeningReading | None:
 
 def _with_topic_for_pronoun(thesis: str, topic: str) -> str:
     """'it belongs on pizza' with topic 'pineapple on pizza' -> 'pineapple belongs on pizza'."""
-    if not topic or not re.match(r"^(?:it|they|this)\s+", thesis, re.I):
+    if not topic or not _TOPIC_PRONOUN.match(thesis):
         return thesis
     subject = topic
     tail = _PREPOSITION_TAIL.match(topic)
     if tail and tail["tail"].lower() in thesis.lower():
         subject = tail["head"]
-    return re.sub(r"^(?:it|they|this)\s+", subject + " ", thesis, count=1, flags=re.I)
+    return _TOPIC_PRONOUN.sub(subject[:1].upper() + subject[1:] + " ", thesis, count=1)
+
+
+# "Argue for/against X" in the languages Kopichat reads.
+_DIRECTIONS = {
+    **dict.fromkeys(["for", "pour", "a favor de", "für", "dafür", "a favore di", "за"], "for"),
+    **dict.fromkeys(
+        ["against", "contre", "en contra de", "gegen", "dagegen", "contro", "contra", "против"],
+        "against",
+    ),
+}
 
 
 def _assigned(rest: str, topic: str, language: str) -> OpeningReading | None:
@@ -321,7 +353,8 @@ def _assigned(rest: str, topic: str, language: str) -> OpeningReading | None:
         match = pattern.search(rest)
         if not match:
             continue
-        given = clean(first_sentence(match["t"]))
+        direction = _DIRECTIONS.get((match.groupdict().get("dir") or "").lower(), "")
+        given = clean(first_sentence(match["t"])) or (topic if direction else "")
         if not given:
             continue
         if (
@@ -330,12 +363,16 @@ def _assigned(rest: str, topic: str, language: str) -> OpeningReading | None:
             or addresses_the_bot(given, language)
         ):
             return OpeningReading(OpeningKind.INSTRUCTION, None, language)
-        direction = (match.groupdict().get("dir") or "").lower()
         if direction:
             return _assigned_direction(given, direction, topic, language)
         given = _with_topic_for_pronoun(other.main_clause_order(given, language), topic)
         if language == "en" and not en.has_verb(given) and len(given.split()) <= _MAX_TOPIC_WORDS:
-            return _reading(OpeningKind.ASSIGNED, language, topic or given, picked_side(given))
+            return _reading(
+                OpeningKind.ASSIGNED,
+                language,
+                topic or given,
+                picked_side(given, language=language),
+            )
         return _reading(OpeningKind.ASSIGNED, language, topic, given)
     return None
 
@@ -352,7 +389,9 @@ def _assigned_direction(given: str, direction: str, topic: str, language: str) -
             winner = a if (chosen == a.lower()) == (direction == "for") else b
             loser = b if winner == a else a
             return _reading(OpeningKind.ASSIGNED, language, topic, en.better_than(winner, loser))
-    return _reading(OpeningKind.ASSIGNED, language, topic or given, picked_side(given, direction))
+    return _reading(
+        OpeningKind.ASSIGNED, language, topic or given, picked_side(given, direction, language)
+    )
 
 
 def _change_my_mind(rest: str, language: str) -> OpeningReading | None:
@@ -376,7 +415,7 @@ def _lead_in(rest: str, language: str) -> OpeningReading | None:
     if en.has_verb(subject):  # "Let's debate: cats are better than dogs" - the bot takes it
         return _reading(OpeningKind.TOPIC, language, subject, subject)
     return _comparison(subject, language) or _reading(
-        OpeningKind.TOPIC, language, subject, picked_side(subject)
+        OpeningKind.TOPIC, language, subject, picked_side(subject, language=language)
     )
 
 
@@ -396,6 +435,23 @@ def _tagged(rest: str, topic: str, language: str) -> OpeningReading | None:
     if claims.without_tag(first_sentence(rest), language) is None:
         return None
     return _claim(rest, topic, language)
+
+
+def _asked_view(rest: str, topic: str, language: str) -> OpeningReading | None:
+    """'Do you think X?' asks the bot's view (it says yes to X); 'Don't you think X?' presumes
+    X, the user's own claim. In every language."""
+    rules = claims.grammar(language)
+    asked = clean(first_sentence(rest).lstrip("¿"))
+    if rules is None or not first_sentence(rest).rstrip().endswith("?"):
+        return None
+    presumed = rules.presumes.match(asked)
+    if presumed:
+        return _claim(presumed["t"] + ".", topic, language)
+    view = rules.asks_view.match(asked)
+    if view is None:
+        return None
+    said = other.main_clause_order(clean(view["t"]), language)
+    return _reading(OpeningKind.QUESTION, language, topic or asked + "?", said)
 
 
 def _question(rest: str, language: str) -> OpeningReading | None:
@@ -425,15 +481,42 @@ def _question(rest: str, language: str) -> OpeningReading | None:
 
 def _question_elsewhere(asked: str, language: str) -> OpeningReading | None:
     """Spanish, Italian, Portuguese, Russian (and French with "est-ce que") ask yes/no
-    questions in the order of a statement: the bot says yes to it."""
+    questions in the order of a statement: the bot says yes to it. German puts the verb first
+    ("Sollten Handys verboten werden?"), Russian marks the question with "ли": both are undone."""
     if language not in other.GRAMMARS:
         return OpeningReading(OpeningKind.UNCLEAR, None, language)
     statement = clean(re.sub(r"^\s*(?:¿|est-ce que\s+|est-ce qu['’])", "", asked, flags=re.I))
-    if other.is_claim(statement, language):
+    if language == "de":
+        statement = other.verb_second(statement)
+    elif language == "ru":
+        statement = re.sub(r"(?<=\w)\s+ли\b", "", statement, count=1, flags=re.I)
+    if other.is_claim(statement, language) or len(statement.split()) >= 3:
         return _reading(OpeningKind.QUESTION, language, clean(asked) + "?", statement)
     if len(statement.split()) <= _MAX_TOPIC_WORDS:
-        return _reading(OpeningKind.TOPIC, language, statement, picked_side(statement))
+        return _reading(
+            OpeningKind.TOPIC, language, statement, picked_side(statement, language=language)
+        )
     return OpeningReading(OpeningKind.UNCLEAR, None, language)
+
+
+def _reported_view(rest: str, topic: str, language: str) -> OpeningReading | None:
+    """'My brother says X. I disagree.' -> the bot argues X; '… He's right.' -> the bot argues
+    against X. Someone else's view, then the user's verdict on it."""
+    rules = claims.grammar(language)
+    found = sentences(rest)
+    if rules is None or len(found) < 2:
+        return None
+    for said, verdict in itertools.pairwise(found):
+        reported = rules.reported.match(clean(said))
+        if reported is None or addresses_the_bot(reported["who"], language):
+            continue
+        claim = other.main_clause_order(clean(reported["c"]), language)
+        if rules.disagrees.match(verdict):
+            denied = claims.frame(claim, language)
+            return _reading(OpeningKind.CLAIM, language, topic or _topic_from(claim), claim, denied)
+        if rules.agrees.match(verdict):
+            return _claim_reading(claim, claims.oppose(claim, language), topic, language)
+    return None
 
 
 def _view_sentence(rest: str, language: str) -> str:
@@ -484,10 +567,18 @@ def _claim(rest: str, topic: str, language: str) -> OpeningReading:
     # An opinion marker or a tag question says a claim follows, known verb or not.
     asserted = opinion is not None or tagged is not None
     if language != "en":
-        if not asserted and not other.is_claim(claim, language):
-            said_as_sentence = rest.strip().endswith((".", "!"))
+        said_as_sentence = rest.strip().endswith((".", "!")) and not _FIRST_PERSON.match(claim)
+        # A statement made as a sentence is a claim, known verb or not (Russian needs no verb at
+        # all: "Сериалы скучные."); its opposite is then the general negation.
+        statement = said_as_sentence and len(claim.split()) >= (2 if language == "ru" else 4)
+        if not asserted and not statement and not other.is_claim(claim, language):
             if len(claim.split()) <= _MAX_TOPIC_WORDS and not said_as_sentence:
-                return _reading(OpeningKind.TOPIC, language, topic or claim, picked_side(claim))
+                return _reading(
+                    OpeningKind.TOPIC,
+                    language,
+                    topic or claim,
+                    picked_side(claim, language=language),
+                )
             return unclear
     else:
         personal = _personal(claim, topic, language)
@@ -499,7 +590,12 @@ def _claim(rest: str, topic: str, language: str) -> OpeningReading:
             return unclear
         if not en.has_verb(claim) and not asserted:
             if len(claim.split()) <= _MAX_TOPIC_WORDS:
-                return _reading(OpeningKind.TOPIC, language, topic or claim, picked_side(claim))
+                return _reading(
+                    OpeningKind.TOPIC,
+                    language,
+                    topic or claim,
+                    picked_side(claim, language=language),
+                )
             return unclear
     if opinion is not None and opinion.denied:
         # "I don't think X": the user holds not-X, so the bot argues X itself.
@@ -523,11 +619,15 @@ def _personal(claim: str, topic: str, language: str) -> OpeningReading | None:
     likes = _LIKES.match(claim)
     if likes:
         liked = clean(likes["x"])
-        return _reading(OpeningKind.CLAIM, language, topic or liked, picked_side(liked, "against"))
+        return _reading(
+            OpeningKind.CLAIM, language, topic or liked, picked_side(liked, "against", language)
+        )
     dislikes = _DISLIKES.match(claim)
     if dislikes:
         disliked = clean(dislikes["x"])
-        return _reading(OpeningKind.CLAIM, language, topic or disliked, picked_side(disliked))
+        return _reading(
+            OpeningKind.CLAIM, language, topic or disliked, picked_side(disliked, language=language)
+        )
     if re.match(r"^(?:i|i'm|i've|i'd|me|my)\b", claim, re.I):
         return OpeningReading(OpeningKind.UNCLEAR, None, language)
     return None

@@ -48,11 +48,19 @@ def test_a_user_claim_gets_the_opposite_thesis(claim: str, thesis: str) -> None:
     assert stance.thesis == thesis
 
 
-@pytest.mark.parametrize("topic", ["nuclear power", "Topic: taxes", "la energía nuclear"])
-def test_a_bare_topic_gets_a_side_picked_by_the_bot(topic: str) -> None:
+@pytest.mark.parametrize(
+    ("topic", "side"),
+    [
+        ("nuclear power", "The case for "),
+        ("Topic: taxes", "The case for "),
+        ("la energía nuclear", "Los argumentos a favor de "),
+        ("Hablemos del turismo masivo en las ciudades.", "Los argumentos a favor de "),
+    ],
+)
+def test_a_bare_topic_gets_a_side_picked_by_the_bot_in_its_language(topic: str, side: str) -> None:
     stance = analyze_opening(topic)
     assert stance is not None
-    assert stance.thesis.startswith("The case for ")
+    assert stance.thesis.startswith(side)
     assert stance.topic in stance.thesis
 
 
@@ -181,7 +189,6 @@ def test_instructions_next_to_a_real_claim_are_dropped_and_the_claim_read() -> N
         ("It is overrated.", "en"),
         ("Why is the sky blue?", "en"),
         ("Tell me something interesting.", "en"),
-        ("Социальные сети вредны.", "ru"),
         ("x", "en"),
     ],
 )
@@ -318,3 +325,32 @@ def test_a_denial_in_the_subjunctive_is_made_indicative_or_asked_about() -> None
     assert stance.antithesis == "Il est faux de dire que les chats sont meilleurs que les chiens."
     # Any other verb would leave a clause that is no sentence ("le train parte"): it asks.
     assert analyze_opening("Je doute que le train parte à l'heure.") is None
+
+
+@pytest.mark.parametrize(
+    ("message", "thesis"),
+    [
+        # Russian needs no verb: a statement is a claim, and its opposite the general negation.
+        ("Социальные сети вредны.", "Неверно, что социальные сети вредны."),
+        # German verb-first and Russian "ли" questions: the bot says yes, as a statement.
+        (
+            "Sollten Handys an Schulen verboten werden?",
+            "Handys sollten an Schulen verboten werden.",
+        ),
+        ("Стоит ли отменить ЕГЭ?", "Стоит отменить ЕГЭ."),
+        # Someone else's view, then the user's verdict on it.
+        ("My uncle says vinyl sounds better. I disagree.", "Vinyl sounds better."),
+        ("Mi madre dice que el café es malo. Tiene razón.", "El café no es malo."),
+        # "Argue for/against X" in other languages.
+        (
+            "Plaide contre les devoirs.",
+            "Les arguments contre les devoirs l'emportent sur les arguments pour.",
+        ),
+    ],
+)
+def test_statements_questions_and_reported_views_in_every_language(
+    message: str, thesis: str
+) -> None:
+    stance = analyze_opening(message)
+    assert stance is not None
+    assert stance.thesis == thesis
