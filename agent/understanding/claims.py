@@ -54,6 +54,10 @@ def _re(pattern: str) -> re.Pattern[str]:
 
 
 _EN_AUX = r"(?:is|are|was|were|do|does|did|can|could|will|would|should|has|have)n't\s+\w+"
+_EN_POSITIVE_TAG = (  # "… isn't real work, is it?"
+    r"(?:is|are|was|were|do|does|did|can|could|will|would|should|has|have)\s+"
+    r"(?:it|they|he|she|we|you|there)"
+)
 GRAMMARS: dict[str, ClaimGrammar] = {
     "en": ClaimGrammar(
         frame="It is not true that {claim}",
@@ -64,7 +68,8 @@ GRAMMARS: dict[str, ClaimGrammar] = {
         ),
         opinion=_re(
             r"^\s*(?:i (?:really |honestly |strongly |firmly )?(?:think|believe|feel|reckon|"
-            r"guess|suppose|maintain|hold|say|bet)|i'?m (?:pretty |quite |fairly |absolutely )?"
+            r"guess|suppose|maintain|hold|say|bet)|ngl|tbh|"
+            r"i'?m (?:pretty |quite |fairly |absolutely )?"
             r"(?:sure|convinced|certain)|i am (?:pretty |quite |fairly |absolutely )?(?:sure|"
             r"convinced|certain)|i'd say|in my (?:humble )?(?:opinion|view)|imo|imho|"
             r"personally|honestly|frankly|my (?:view|opinion|take|position) is|it seems to me|"
@@ -81,7 +86,11 @@ GRAMMARS: dict[str, ClaimGrammar] = {
         denial_keeps_mood=True,
         tag=_re(
             r"\s*,?\s*(?:right|no|yes|true|eh|ok|okay|agreed|correct|innit|"
-            r"don't you (?:think|agree)|wouldn't you (?:say|agree)|" + _EN_AUX + r")\s*\?+\s*$"
+            r"don't you (?:think|agree)|wouldn't you (?:say|agree)|"
+            + _EN_AUX
+            + r"|"
+            + _EN_POSITIVE_TAG
+            + r")\s*\?+\s*$"
         ),
         asks_view=_re(r"^(?:do|would) you (?:think|believe|agree|reckon)\s+(?:that\s+)?(?P<t>.+)$"),
         presumes=_re(
@@ -283,7 +292,7 @@ GRAMMARS: dict[str, ClaimGrammar] = {
             "потому и но хотя если когда который которая которое которые что чтобы или а".split()
         ),
         opinion=_re(
-            r"^\s*(?:я (?:думаю|считаю|уверена|уверен|полагаю)|по-моему|мне кажется|"
+            r"^\s*(?:я (?:думаю|считаю|уверена|уверен|полагаю)|по-моему|мне кажется|имхо|кмк|"
             r"на мой взгляд)\s*,?\s*(?:что\s+)?"
         ),
         denial=_re(

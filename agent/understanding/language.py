@@ -1,61 +1,21 @@
-"""A small, deterministic guess of a text's language, good enough to answer in the user's
-language and to check that a reply matches it.
+"""The language of a text, to answer in the user's language and to check that a reply matches it.
 
-Scripts decide first (Cyrillic, CJK, Arabic, Greek, Hebrew); Latin-script text is scored by
-frequent function words and letters that only some languages use. Short or mixed text gives
-None rather than a guess.
+Scripts decide first (Cyrillic, CJK, Arabic, Greek, Hebrew); Latin-script text goes to py3langid
+(a maintained language identifier with its own model, restricted to the Latin-script languages
+Kopichat reads, so that short messages are not taken for Catalan or Galician). A guess it is not
+sure of (probability under 0.5: "ok", "lol", one word) is None rather than a guess.
 """
 
 from __future__ import annotations
 
 import re
+from functools import cache
+from pathlib import Path
+from typing import Any
 
 _WORDS = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
-
-_FUNCTION_WORDS: dict[str, frozenset[str]] = {
-    "en": frozenset(
-        "the is are was were and of to you your that it in not with for this be should would "
-        "what have has i my me do does don't can will a an they we he she there think why how "
-        "agree sure right wrong just about than more as on at by from or but so if all we us "
-        "our people should".split()
-    ),
-    "fr": frozenset(
-        "le la les des est et un une que qui pas ne je tu vous nous pour dans sur ce c'est sont "
-        "du au aux avec mais très plus être avoir mon ton son moi toi suis es êtes ont ça cela "
-        "n'est j'ai d'accord qu'il parce toujours jamais aussi tout tous toute leur leurs sans "
-        "chez entre dois doit doivent faut peut peuvent veux l'idée".split()
-    ),
-    "es": frozenset(
-        "el la los las es y un una que no de en por para con se lo son tú usted yo pero muy más "
-        "está están como del al qué mi tu eso esto hay porque también estoy eres tienes".split()
-    ),
-    "de": frozenset(
-        "der die das und ist nicht ein eine ich du sie wir mit zu den dem sind auf für auch aber "
-        "sehr mehr als es wie doch kein keine mir mich dich dir bin bist hat haben wird dass "
-        "oder nur noch schon werden sollte sollten kann können muss müssen im zum zur vom "
-        "beim".split()
-    ),
-    "it": frozenset(
-        "il lo la gli le è e un una che non di per con sono ma molto più io tu del della sei "
-        "questo come anche perché ho hai mi ti ci nel alla degli dei".split()
-    ),
-    "pt": frozenset(
-        "o a os as é e um uma que não de em para com são mas muito mais eu você do da isso está "
-        "como também porque tem estou meu minha seu sua na no pelo pela".split()
-    ),
-    "nl": frozenset(
-        "de het een is en niet ik je van dat zijn met voor maar ook wat er naar dit wel geen "
-        "jij we".split()
-    ),
-}
-# Letters that point to a language (each adds to its score).
-_LETTERS: dict[str, str] = {
-    "fr": "çèêëîïôûœàùâ",
-    "es": "ñ¿¡áíóú",
-    "de": "äöüß",
-    "it": "àèìòù",
-    "pt": "ãõçáâêôà",
-}
+_LATIN_LANGUAGES = ["en", "fr", "es", "de", "it", "pt", "nl"]
+_SURE = 0.5
 _SCRIPTS: list[tuple[str, re.Pattern[str]]] = [
     ("ja", re.compile(r"[\u3040-\u30ff]")),  # kana: before CJK ideographs
     ("ko", re.compile(r"[\uac00-\ud7af]")),
@@ -89,20 +49,24 @@ def words(text: str) -> list[str]:
     return [w.replace("’", "'") for w in _WORDS.findall(text.lower())]
 
 
+@cache
+def _identifier() -> Any:
+    """Loaded at the first Latin-script text (about 0.7 s: the model is decompressed once)."""
+    import py3langid
+    from py3langid.langid import LanguageIdentifier
+
+    model = Path(py3langid.__file__).parent / "data" / "model.npz.xz"
+    identifier = LanguageIdentifier.from_modelpath(model, norm_probs=True)
+    identifier.set_languages(_LATIN_LANGUAGES)
+    return identifier
+
+
 def detect_language(text: str) -> str | None:
     """An ISO 639-1 code, or None when the text is too short or too mixed to tell."""
     by_script = _script_language(text)
     if by_script is not None:
         return by_script
-    tokens = words(text)
-    if not tokens:
+    if not words(text):
         return None
-    scores = {lang: sum(t in vocab for t in tokens) for lang, vocab in _FUNCTION_WORDS.items()}
-    lowered = text.lower()
-    for lang, letters in _LETTERS.items():
-        scores[lang] += sum(2 for c in lowered if c in letters)
-    ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
-    (best, top), (_, second) = ranked[0], ranked[1]
-    if top == 0 or top == second:
-        return None
-    return best
+    language, probability = _identifier().classify(text)
+    return str(language) if probability >= _SURE else None

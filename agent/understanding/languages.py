@@ -101,7 +101,7 @@ GRAMMARS: dict[str, Grammar] = {
         assign=_p(
             r"\b(?:argomenta|sostieni|difendi)\s+(?P<dir>a favore di|contro)\s+(?P<t>.+)",
             r"\b(?:convincimi|persuadimi)\s+(?:che\s+)?(?P<t>.+)",
-            r"\b(?:difendi|sostieni)\s+(?:l['’]idea\s+)?che\s+(?P<t>.+)",
+            r"\b(?:difendi|sostieni|argomenta)\s+(?:l['’]idea\s+)?che\s+(?P<t>.+)",
         ),
         verbs=frozenset(
             "è sono era erano sarà saranno deve devono dovrebbe dovrebbero può possono ha "
@@ -142,7 +142,7 @@ GRAMMARS: dict[str, Grammar] = {
             r"(?:убеди|убедите|докажи|докажите)\s*(?:меня\s*)?,?\s*(?:что|в том,?\s*что)\s+"
             r"(?P<t>.+)",
             r"(?:защищай|защищайте|отстаивай|отстаивайте|(?:ты )?(?:доказываешь|защищаешь|"
-            r"отстаиваешь))\s+(?:идею\s*)?,?\s*(?:что|то,?\s*что)\s+(?P<t>.+)",
+            r"отстаиваешь))\s*,?\s*(?:идею\s*)?,?\s*(?:что|то,?\s*что)\s+(?P<t>.+)",
         ),
         verbs=frozenset(
             "лучше хуже должен должна должно должны нужно надо можно следует стоит является "

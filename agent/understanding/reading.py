@@ -131,10 +131,16 @@ _PROBLEMS = re.compile(
     r"fake news|bullying|addiction|deforestation|discrimination|hunger|violence)\b",
     re.I,
 )
+# Words that start a message without saying anything: "so... self-driving taxis", "Bof, …".
+_FILLER = re.compile(
+    r"^(?:so|well|um+|uh+|hmm+|ok(?:ay)?|honestly|bof|boh|alors|bon|bueno|pues|also|allora|"
+    r"então|ну|ладно)\b\s*[.,!?…]*\s+",
+    re.I,
+)
 # "Federer is overrated, period.": emphasis, not part of the claim.
 _EMPHASIS = re.compile(
-    r",?\s*(?:period|full stop|end of story|no question|point final|punto|punkt|ponto final|"
-    r"и точка)\s*[.!]*\s*$",
+    r",?\s*(?:period|full stop|end of story|no question|lol|lmao|haha|point final|punto|punkt|"
+    r"ponto final|и точка)\s*[.!]*\s*$",
     re.I,
 )
 _PRONOUN_START = re.compile(r"^(?:it|this|that|they|these|those|he|she)\b", re.I)
@@ -209,8 +215,11 @@ def read_opening(message: str) -> OpeningReading:
     if not kept:
         kind = OpeningKind.INSTRUCTION if dropped_instruction else OpeningKind.SMALL_TALK
         return OpeningReading(kind, None, language)
-    rest = " ".join(kept)
+    rest = _FILLER.sub("", " ".join(kept)) or " ".join(kept)
     language = detect_language(rest) or language
+    rules = claims.grammar(language)
+    if rules is not None and rules.unsure.match(_FILLER.sub("", clean(rest)).lower()):
+        return OpeningReading(OpeningKind.UNCLEAR, None, language)  # "I don't know"
 
     topic, rest = _context_first(rest, language)
     prefix = _TOPIC_PREFIX.match(rest)
@@ -218,6 +227,8 @@ def read_opening(message: str) -> OpeningReading:
         # The topic is the first sentence after "Topic:" (sentence ends know "U.S." and "e.g.").
         named, *others = sentences(rest[prefix.end() :]) or [""]
         topic, rest = clean(named), " ".join(others)
+        if about_the_bot(topic, language) or addresses_the_bot(topic, language):
+            return OpeningReading(OpeningKind.INSTRUCTION, None, language)
         if not rest:
             return _comparison(topic, language) or _reading(
                 OpeningKind.TOPIC, language, topic, picked_side(topic, language=language)

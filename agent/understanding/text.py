@@ -161,7 +161,7 @@ _SECOND_PERSON = {
     "fr": "tu te toi ton ta tes vous votre vos t' dois devrais peux pourrais es",
     "es": "tú te ti tus usted contigo eres estás debes deberías puedes podrías tienes quieres",
     "de": "du dich dir dein deine deinen deinem deiner bist sollst solltest musst kannst",
-    "it": "tu ti te tuo tua tuoi tue sei devi dovresti puoi potresti vuoi",
+    "it": "tu ti te tuo tua tuoi tue sei devi dovresti puoi potresti vuoi dai rispondi fai dici",
     "pt": "você tu te ti teu tua contigo és deves deverias podes",
     "ru": "ты тебя тебе тобой твой твоя твои вы вас вам ваш ваша",
 }
@@ -171,7 +171,7 @@ _SECOND_PERSON_WORDS = {
 # What a bot does in a conversation: agreeing, obeying, revealing, its rules, role and side.
 _BOT_CONDUCT = re.compile(
     r"\b(?:agree\w*|obey\w*|compl(?:y|ies)|conced\w*|admit\w*|reveal\w*|instructions?|prompts?|"
-    r"rules?|role|sides?|programm\w*|d['’]accord|raison|consignes?|règles|instrucciones|reglas|"
+    r"rules?|role|sides?|programm\w*|d['’]accord|raison|consignes?|règles?|instrucciones|reglas|"
     r"razón|recht|zustimm\w*|anweisungen|regeln|ragione|istruzioni|regole|razão|regras|"
     r"instruções|concord\w*|соглас\w*|прав[аы]?|инструкци\w*|правил\w*)\b",
     re.I,
