@@ -25,7 +25,8 @@ class OpeningVerdict:
 
 
 def _normal(text: str) -> str:
-    return " ".join(re.sub(r"[^\w'’ -]+", " ", text.lower().replace("’", "'")).split())
+    """Lower case, punctuation (hyphens too: "four-day" is "four day") as spaces."""
+    return " ".join(re.sub(r"[^\w' ]+", " ", text.lower().replace("’", "'")).split())
 
 
 def judge_opening(case: OpeningCase, thesis: str | None) -> OpeningVerdict:

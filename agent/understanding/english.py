@@ -11,7 +11,7 @@ from agent.understanding.language import words
 
 AUXILIARIES = frozenset(
     "is are was were am do does did should shall can could will would must may might has have "
-    "had".split()
+    "had ought".split()
 )
 _COPULAS = frozenset({"is", "are", "was", "were", "am"})
 _DETERMINERS = frozenset(
@@ -165,7 +165,8 @@ def _verb_split(rest: list[str]) -> int | None:
     for strong in ("be", "have", "get"):
         if strong in low[1:6]:
             return low.index(strong, 1)
-    k = next((i for i in window if _is_verb(low[i])), None)
+    # A base verb, or a past participle after "Has/Have ...": "Has the internet | made us dumber".
+    k = next((i for i in window if _is_verb(low[i]) or _past_base(low[i]) is not None), None)
     if k is None and low and low[0] in _PRONOUN_SUBJECTS and len(low) > 1:
         return 1
     return k

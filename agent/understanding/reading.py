@@ -315,8 +315,8 @@ def _comparison_sides(text: str) -> tuple[str, str] | None:
     if not match:
         return None
     a, b = clean(match["a"]), clean(match["b"])
-    if b.lower() in {"not", "no", "nicht", "non", "pas", "нет"}:
-        return None
+    if b.lower() in {"not", "no", "nicht", "non", "pas", "нет"} or re.search(r"[.!?]\s", b):
+        return None  # "Pepsi vs. Coke. Go.": the second side ends at its sentence
     if len(a.split()) > 4 or len(b.split()) > 4 or en.has_verb(a) or en.has_verb(b):
         return None
     return a, b
@@ -510,6 +510,20 @@ def _question_elsewhere(asked: str, language: str) -> OpeningReading | None:
     return OpeningReading(OpeningKind.UNCLEAR, None, language)
 
 
+def _own_claim_in(verdict: str, language: str) -> str | None:
+    """The user's own claim in their verdict on someone else's: after a colon ("I disagree:
+    X"), or an opinion marker after a contrast ("not so sure, but I think X")."""
+    _, colon, after = verdict.partition(":")
+    if colon and len(words(after)) >= 3:
+        return after.strip()
+    contrast = re.search(r"\b(?:but|mais|pero|aber|ma|mas|но)\b\s*,?\s*", verdict, re.I)
+    if contrast:
+        rest = verdict[contrast.end() :]
+        if claims.opinion_in(rest, language) is not None:
+            return rest
+    return None
+
+
 def _reported_view(rest: str, topic: str, language: str) -> OpeningReading | None:
     """'My brother says X. I disagree.' -> the bot argues X; '… He's right.' -> the bot argues
     against X. Someone else's view, then the user's verdict on it."""
@@ -522,6 +536,9 @@ def _reported_view(rest: str, topic: str, language: str) -> OpeningReading | Non
         if reported is None or addresses_the_bot(reported["who"], language):
             continue
         claim = other.main_clause_order(clean(reported["c"]), language)
+        own = _own_claim_in(verdict, language)
+        if own is not None:  # "I disagree: e-scooters are safer than bikes." - that one it is
+            return _claim(own, topic, language)
         if rules.disagrees.match(verdict):
             denied = claims.frame(claim, language)
             return _reading(OpeningKind.CLAIM, language, topic or _topic_from(claim), claim, denied)
@@ -568,7 +585,7 @@ def _claim(rest: str, topic: str, language: str) -> OpeningReading:
             # commonest verbs is made indicative; a denial of any other verb would not read as
             # a sentence, so the bot asks.
             made_indicative = other.indicative(claim, language)
-            if made_indicative is None and opinion.denied:
+            if made_indicative is None and opinion.denied and not other.is_claim(claim, language):
                 return unclear
             claim = made_indicative or claim
     if topic:

@@ -18,7 +18,7 @@ _PYSBD_LANGUAGE |= {"ru": "ru", "nl": "nl", "zh": "zh", "ja": "ja", "ar": "ar", 
 # Abbreviations that pysbd knows in English but not in every language's rules ("vs." in French
 # or Italian, "p. ex."): a segment ending in one does not end a sentence.
 _NEVER_AN_END = re.compile(
-    r"(?:^|\s)(?:vs|v|etc|cf|e\.g|i\.e|p\. ex|z\.B|bzw|usw|ca|approx)\.$", re.I
+    r"(?:^|\s)(?:vs|v|etc|cf|e\.g|i\.e|p\. ex|p|z\.B|bzw|usw|ca|approx)\.$", re.I
 )
 _END = re.compile(r"[.!?…\u3002\uff01\uff1f][\"'\u201d\u2019»)\]]*$")
 

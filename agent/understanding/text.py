@@ -18,7 +18,8 @@ _SMALL_TALK: dict[str, str] = {
         "night day bye goodbye cya later thanks thank thx ty tysm cheers lol lmao rofl haha "
         "hahaha hehe xd okay kk cool nice great awesome sure yeah yep yup nope nah please help "
         "test testing ping there everyone all guys folks friend buddy mate bot how doing what's "
-        "whats up much lot very again welcome hmm hm um uh well wow oh ah sorry who what is "
+        "whats up much lot very again welcome hmm hm um uh well wow oh ah sorry who what is one "
+        "hope you're "
         "this it me meet i'm am fine are you your a so to".split(),
         "en",
     ),
@@ -30,24 +31,27 @@ _SMALL_TALK: dict[str, str] = {
     ),
     **dict.fromkeys(
         "hola buenos buenas días dias tardes noches gracias muchas muchísimas adiós adios qué "
-        "tal vale sí jaja jajaja cómo estás estas bien hasta luego".split(),
+        "tal vale sí jaja jajaja cómo estás estas bien hasta luego todo".split(),
         "es",
     ),
     **dict.fromkeys(
         "hallo servus moin guten tag morgen abend gute nacht danke schön schoen vielen dank "
-        "tschüss tschüs ja nein wie geht's gehts es dir ihnen gut".split(),
+        "tschüss tschüs ja nein wie geht's gehts es dir ihnen gut nochmal für gestern".split(),
         "de",
     ),
     **dict.fromkeys(
-        "ciao buongiorno buonasera buonanotte grazie mille sì come stai bene salve".split(), "it"
+        "ciao buongiorno buonasera buonanotte grazie mille sì come stai bene salve buona serata "
+        "giornata".split(),
+        "it",
     ),
     **dict.fromkeys(
-        "olá ola oi bom dia boa tarde noite obrigado obrigada tchau sim não tudo bem vai".split(),
+        "olá ola oi bom dia boa tarde noite obrigado obrigada tchau sim não tudo bem vai "
+        "valeu".split(),
         "pt",
     ),
     **dict.fromkeys(
         "привет здравствуйте здравствуй добрый день вечер утро доброе спокойной ночи спасибо "
-        "большое пока да нет как дела хорошо ок".split(),
+        "большое пока да нет как дела хорошо ок ты классный молодец".split(),
         "ru",
     ),
 }
@@ -208,7 +212,7 @@ _QUOTES = "\"'“”‘’«»„「」"
 def clean(text: str) -> str:
     """One line, no surrounding quotes, no trailing punctuation."""
     text = re.sub(r"\s+", " ", text).strip()
-    text = text.strip(_QUOTES + " ")
+    text = text.strip(_QUOTES + " ¿¡")
     return text.rstrip(".!?;:,…" + _QUOTES + " ").strip()
 
 
