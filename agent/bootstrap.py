@@ -15,6 +15,7 @@ from agent.adapters.prompt_files import DEFAULT_PROMPTS_DIR, PromptSet, load_pro
 from agent.adapters.sql.engine import create_schema_if_sqlite, engine_from_settings
 from agent.adapters.sql.store import SqlConversationStore
 from agent.settings import Settings
+from agent.understanding import language
 from agent.understanding.guard import StanceGuard
 from agent.use_case import DebateTurns, TurnPolicy
 
@@ -32,6 +33,7 @@ class Services:
 
 def build_services(settings: Settings) -> Services:
     """Raises ConfigError (one line naming the setting) for anything misconfigured."""
+    language.warm_up()  # the language identifier's model loads while the rest is built
     prompts_dir = Path(settings.prompts_dir) if settings.prompts_dir else DEFAULT_PROMPTS_DIR
     library = load_prompt_library(settings.prompt_version, prompts_dir)
     settings = with_openai_key_from_secret(settings)

@@ -58,8 +58,9 @@ class Settings(BaseSettings):
     model_profile: Literal["standard", "compact"] = Field(
         default="standard", alias="KOPICHAT_MODEL_PROFILE"
     )
-    # The stance and leak guard (agent/stance_guard.py): every reply is checked before it is
-    # stored; one that concedes, switches sides or leaks is regenerated once, else replaced.
+    # The stance and leak guard (agent/understanding/guard.py): every reply is checked before it
+    # is stored; one that concedes or leaks (or that the judge fails) is regenerated once, else
+    # replaced; a suspected switch of side is left to the judge.
     guard: bool = Field(default=True, alias="KOPICHAT_GUARD")
     # The model that the guard asks whether a reply still holds the thesis (provider:model,
     # with OPENAI_API_KEY / OPENAI_BASE_URL), or "off". One more model call per turn. Unset: the

@@ -79,7 +79,8 @@ class TcpProxy:
         for pair in stalled:
             pair.close()
 
-    def drop_after_received(self, n_bytes: int) -> None:
+    def drop_after_received(self, n_bytes: int | None) -> None:
+        """None disarms it."""
         with self._lock:
             self._drop_after = n_bytes
 

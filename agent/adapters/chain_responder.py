@@ -205,6 +205,8 @@ class ChainResponder:
             "thesis": stance.thesis,
             "history": to_chat_messages(seen),
             "message": message,
+            "said": message,  # the user's own words, whatever `message` gets added
+            "opening": opening,
         }
         chains = self._for(prompt_version)
         streams: list[LeakSafeStream] = []  # one per attempt; the last one is the answer's
@@ -219,6 +221,8 @@ class ChainResponder:
         def attempt() -> Awaitable[str]:
             if on_token is None:
                 return chain.ainvoke(inputs, self._config)
+            if streams:  # a late token of the abandoned attempt must not follow the restart
+                streams[-1].stopped = True
             if sent:  # an earlier attempt streamed part of a reply that will never be finished
                 on_token(RESTART)
                 sent.clear()
@@ -234,8 +238,9 @@ class ChainResponder:
         stream = streams[-1] if streams else None
         _require_text(text)
         earlier = [m.text for m in seen if m.role is Role.BOT]
+        users = [m.text for m in seen if m.role is Role.USER]
         raw = text.strip()  # a repeat is judged on what the model wrote, before tidying
-        text = self._tidied(text, earlier, [m.text for m in seen if m.role is Role.USER], message)
+        text = self._tidied(text, earlier, users, message)
         if self._guard is None:
             return text
         took = asyncio.get_running_loop().time() - started
@@ -263,19 +268,23 @@ class ChainResponder:
             except KopichatError:
                 again = ""
             raw_again = again.strip()
-            again = self._tidied(again, earlier, [], message) if raw_again else ""
+            again = self._tidied(again, earlier, users, message) if raw_again else ""
             left = timeout_s - (asyncio.get_running_loop().time() - started)
             judge = left > JUDGE_TIMEOUT_S + 1.0
-            checked = await self._check(
-                again,
-                stance,
-                message,
-                chains.prompts,
-                judge=judge,
-                earlier=[*earlier, raw],
-                raw=raw_again,
-            )
-            if again and checked.ok:
+            if (
+                again
+                and (
+                    await self._check(
+                        again,
+                        stance,
+                        message,
+                        chains.prompts,
+                        judge=judge,
+                        earlier=[*earlier, raw],
+                        raw=raw_again,
+                    )
+                ).ok
+            ):
                 note(guard=f"{verdict.problem}; regenerated")
                 return again
         note(guard=f"{verdict.problem}; fallback")
@@ -333,7 +342,7 @@ class ChainResponder:
         body = body_of(text)
         verdict = self._guard.check(text, body, stance)
         said = body_of(raw) if raw is not None else body
-        if verdict.ok and self._compact and repeats(said, map(body_of, earlier)):
+        if not verdict.replaces and self._compact and repeats(said, map(body_of, earlier)):
             verdict = Verdict("repeat of an earlier reply", rule="repeat")
         if verdict.replaces:
             return verdict

@@ -32,7 +32,9 @@ class ChatModelChoice:
     # The offline model tidies its own, knowing where the token limit cut it.
     tidy_replies: bool = False
     # How the opening's JSON is asked for, with LangChain's structured output: "json_schema" or
-    # "json_mode" (OpenAI), "provider_default" (whatever the provider's integration does best),
+    # "json_mode" (OpenAI), "json_mode_schema" (JSON mode with the schema, for other
+    # OpenAI-compatible servers), "provider_default" (whatever the provider's integration does
+    # best),
     # or None: the prompt alone asks for JSON.
     structured_method: str | None = None
     # Attempts of one model call (the first plus retries), all inside the turn's deadline.
@@ -89,7 +91,7 @@ def make_chat_model(settings: Settings) -> ChatModelChoice:
             f"openai {name}" + (" (compact profile)" if compact else ""),
             compact_prompt=compact,
             tidy_replies=compact,
-            structured_method=settings.structured_output,
+            structured_method=_structured_method(settings),
             attempts=MODEL_RETRIES + 1,
         )
     return ChatModelChoice(
@@ -100,6 +102,14 @@ def make_chat_model(settings: Settings) -> ChatModelChoice:
         structured_method="provider_default",
         attempts=MODEL_RETRIES + 1,
     )
+
+
+def _structured_method(settings: Settings) -> str:
+    """JSON mode sends the opening's schema along to servers other than OpenAI's own (llama.cpp
+    and vLLM constrain the answer to it; OpenAI's API takes a schema only as json_schema)."""
+    if settings.structured_output == "json_mode" and settings.openai_base_url:
+        return "json_mode_schema"
+    return settings.structured_output
 
 
 def _openai(settings: Settings, name: str) -> BaseChatModel:

@@ -16,10 +16,9 @@ from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda, R
 
 from agent.adapters.opening_answer import is_unusable_answer, opening_from, structured
 from agent.adapters.prompt_files import PromptSet
-from agent.domain import Message, Opening, Role, Stance
+from agent.domain import Message, Opening, Role
 from agent.understanding.acts import user_act
 from agent.understanding.language import detect_language
-from agent.understanding.reading import analyze_opening
 
 
 def to_chat_messages(history: list[Message]) -> list[BaseMessage]:
@@ -57,12 +56,19 @@ def debate_prompt(
         by_act = ChatPromptTemplate.from_messages(parts)
 
         def fitting(inputs: dict[str, Any]) -> str:
-            """The started answer that fits what the user just did, in their language."""
-            first_turn = not inputs.get("history")
+            """The started answer that fits what the user just did, in their language. `said`
+            is the user's own message when `message` carries a reminder for a regenerated
+            reply; `opening` marks the turn that fixed the stance."""
+            said = inputs.get("said") or inputs["message"]
+            recent = " ".join(str(m.content) for m in (inputs.get("history") or [])[-2:])
             act = user_act(
-                inputs["message"], inputs["topic"], inputs["thesis"], first_turn=first_turn
+                said,
+                inputs["topic"],
+                inputs["thesis"],
+                first_turn=bool(inputs.get("opening")),
+                context=recent,
             )
-            prefix = prompts.prefix_for_act(act, detect_language(inputs["message"]))
+            prefix = prompts.prefix_for_act(act, detect_language(said))
             return prefix.format(topic=inputs["topic"], thesis=inputs["thesis"])
 
         return RunnablePassthrough.assign(reply_prefix=fitting) | by_act
@@ -151,8 +157,3 @@ def build_opening_chain(
         return opening_from(result, inputs["message"], prompts)
 
     return RunnableLambda(read, afunc=aread, name="opening")
-
-
-def rule_based_opening(message: str) -> Stance | None:
-    """For models that cannot return reliable JSON: read the side from the message by rules."""
-    return analyze_opening(message)

@@ -1,8 +1,9 @@
 """A rubric judge: a second model that grades one debate reply for holding the thesis, staying
 on topic and rebutting the user's latest point.
 
-The stance guard asks it (when `KOPICHAT_GUARD_JUDGE_MODEL` is set) whether a reply still holds
-the thesis; the evaluation harness (evals/judge.py) grades every reply with it.
+The stance guard asks it whether a reply still holds the thesis (by default with an
+OpenAI-compatible debate model, which then judges too; `KOPICHAT_GUARD_JUDGE_MODEL` names another
+or turns it off); the evaluation harness (evals/judge.py) grades every reply with it.
 """
 
 from __future__ import annotations

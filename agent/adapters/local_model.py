@@ -7,7 +7,8 @@ in-process by llama.cpp. A weak debater that exists so Kopichat runs with no key
   history window is chosen so that llama.cpp reuses what it evaluated on the previous turn of the
   conversation (its live context, or a state kept in a RAM cache of recent conversations).
 - While generating, it may not copy runs of tokens from its own earlier replies
-  (`NoRepeatProcessor`), and the reply is tidied to whole sentences of prose (`reply_text`).
+  (`NoRepeatProcessor`), and the reply is tidied to whole sentences of prose
+  (`agent/understanding/tidy.py`).
 - A started answer (the reply prefix that commits it to its side) is continued, not repeated.
 """
 

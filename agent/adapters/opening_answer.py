@@ -64,12 +64,12 @@ def structured(
     """LangChain structured output for a JSON schema, keeping the raw answer so that it can be
     checked strictly (a parse error becomes a fallback, not an exception).
 
-    "json_mode" sends the schema along with `{"type": "json_object"}`: OpenAI-compatible servers
-    that take one (llama.cpp, vLLM) constrain the answer to it, so even a small model returns the
-    right keys; OpenAI itself gets "json_schema"."""
+    "json_mode_schema" sends the schema along with `{"type": "json_object"}`: OpenAI-compatible
+    servers that take one (llama.cpp, vLLM) constrain the answer to it, so even a small model
+    returns the right keys. OpenAI itself gets plain "json_mode" (or "json_schema")."""
     if method == "provider_default":
         return model.with_structured_output(schema, include_raw=True)
-    if method == "json_mode":
+    if method == "json_mode_schema":
         return model.bind(response_format={"type": "json_object", "schema": schema})
     options: dict[str, Any] = {"strict": True} if method == "json_schema" else {}
     return model.with_structured_output(schema, method=method, include_raw=True, **options)

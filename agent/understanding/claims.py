@@ -108,7 +108,7 @@ GRAMMARS: dict[str, ClaimGrammar] = {
             r"^(?:honestly,?\s*)?(?:i (?:totally |strongly |completely )?disagree|i don't buy it|"
             r"i'm not (?:so )?sure|nonsense|(?:he|she|they)(?:'s|'re| is| are) wrong|not true)\b"
         ),
-        unsure=_re(r"^(?:i )?(?:don't|do not|dunno) know\b|^no idea\b|^not sure\b"),
+        unsure=_re(r"^(?:i )?(?:don't|do not) know\b|^(?:i )?dunno\b|^no idea\b|^not sure\b"),
         picked=(
             "The case for {topic} is stronger than the case against it",
             "The case against {topic} is stronger than the case for it",
@@ -332,13 +332,35 @@ def grammar(language: str) -> ClaimGrammar | None:
     return GRAMMARS.get(language)
 
 
+# Question words of the seven languages: a question they open has no yes or no for an answer.
+_WH = (
+    r"who|what|when|where|why|how|which|pourquoi|comment|quand|où|qui|quel|quelle|quels|quelles|"
+    r"combien|por qué|cómo|cuándo|dónde|quién|qué|cuál|cuánto|warum|wieso|weshalb|wie|wann|wo|"
+    r"wer|was|welche|welcher|welches|perché|come|quando|dove|chi|cosa|quale|quanto|por que|"
+    r"porque|onde|quem|qual|quanto|почему|как|когда|где|кто|что|какой|какая|какие|зачем|сколько"
+)
+_WH_START = re.compile(rf"^\W*(?:{_WH})\b", re.I)
+# ... and a question proper, wh- or yes/no: "Should we ban the casino?" has no tag.
+_QUESTION_START = re.compile(
+    rf"^\W*(?:{_WH}|is|are|was|were|do|does|did|can|could|will|would|should|shall|has|have|"
+    r"est-ce)\b",
+    re.I,
+)
+
+
+def asks_what(question: str) -> bool:
+    """Whether a question opens with a question word ("Why …?", "Warum …?", "Почему …?")."""
+    return bool(_WH_START.match(question))
+
+
 def without_tag(text: str, language: str) -> str | None:
     """The claim of a tag question ("Cats are better, right?" -> "Cats are better"), or None
-    when `text` has no tag."""
+    when `text` has no tag. The tag follows a comma, and a question proper has none."""
     found = GRAMMARS[language].tag.search(text) if language in GRAMMARS else None
-    if found is None or found.start() == 0:
+    if found is None or found.start() == 0 or "," not in text[found.start() : found.end()]:
         return None
-    return text[: found.start()].strip().lstrip("¿").strip()
+    claim = text[: found.start()].strip().lstrip("¿").strip()
+    return None if _QUESTION_START.match(claim) else claim
 
 
 def framed(text: str, language: str) -> str | None:
@@ -359,7 +381,7 @@ def frame(claim: str, language: str) -> str:
     template = GRAMMARS[language].frame if language in GRAMMARS else GRAMMARS["en"].frame
     if language != "de":  # German nouns keep their capital
         claim = lower_first(claim)
-    if language == "fr" and re.match(r"^(?:il|ils|elle|elles|on|un|une|en|aux?)\b", claim, re.I):
+    if language == "fr" and re.match(r"^[aeiouyhâàéèêîïôûœ]", claim, re.I):
         template = template.replace("que {claim}", "qu'{claim}")
     return template.format(claim=claim)
 
@@ -389,6 +411,7 @@ _EN_NEGATED = {
     "hasn't": "has", "hadn't": "had", "cannot": "can",
 }  # fmt: skip
 _EN_NEGATIONS = frozenset("not never no nothing nobody none neither nor without".split())
+_PREPOSITIONS = frozenset("at in on for with by from about of to during".split())
 _BETTER = re.compile(
     r"^(?P<a>.+?)\s+(?P<v>is|are|was|were)\s+(?P<c>better|worse|superior|inferior)\s+"
     r"(?P<p>than|to)\s+(?P<b>.+)$",
@@ -399,8 +422,10 @@ _BETTER = re.compile(
 def _swapped_comparison(claim: str) -> str | None:
     """'Cats are better than dogs' -> 'Dogs are better than cats'."""
     better = _BETTER.match(claim)
-    if better is None or set(words(better["b"])) & _EN_NEGATIONS:
-        return None
+    if better is None or set(words(f"{better['a']} {better['b']}")) & _EN_NEGATIONS:
+        return None  # "Nothing is better than pizza" has no swapped opposite
+    if len(words(better["b"])) > 3 or set(words(better["b"])) & _PREPOSITIONS:
+        return None  # "… than dogs at hunting": what follows the side would move with it
     a, b, verb = lower_first(better["a"]), better["b"], better["v"].lower()
     plural = (b.lower().endswith("s") and not b.lower().endswith("ss")) or " and " in b
     if verb in {"is", "are"}:

@@ -39,7 +39,7 @@ CONCESSIONS: dict[str, tuple[str, ...]] = {
         "tienes razón", "tiene razón", "tenéis razón", "estoy de acuerdo", "te doy la razón",
         "me has convencido", "me convenciste", "estaba equivocado", "estaba equivocada",
         "me equivoqué", "cambio de opinión", "lo admito", "debo admitir", "tengo que admitir",
-        "lo reconozco", "me has convencido",
+        "lo reconozco",
     ),
     "de": (
         "du hast recht", "sie haben recht", "ihr habt recht", "ich stimme dir zu",
@@ -68,7 +68,7 @@ CONCESSIONS: dict[str, tuple[str, ...]] = {
 
 # A negation just before a phrase turns it around ("I don't agree", "no estoy de acuerdo").
 _NEGATION_BEFORE = re.compile(
-    r"(?:\bnot|n't|\bnever|\bno|\bnon|\bnão|\bnicht|\bne|\bне|\bnie)\s*(?:\w+\s+)?$", re.I
+    r"(?:\bnot|n't|\bnever|\bno|\bnon|\bnão|\bnicht|\bne|\bне|\bnie)\b\s*(?:\w+\s+)?$", re.I
 )
 _QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"|«[^»]*»|„[^“”]*[“”]|‘[^’]*’")
 _PATTERNS = [
@@ -154,4 +154,8 @@ def denied_or_attributed(before: list[str], after: list[str]) -> bool:
     """Whether the words around a claim in one sentence deny it or attribute it to others."""
     if any(w in _DENIED_OR_ATTRIBUTED_BEFORE or w.endswith("n't") for w in before):
         return True
-    return any(w in _DENIED_AFTER for w in after[:4]) or after[:2] in (["is", "not"], ["n'est"])
+    return (
+        any(w in _DENIED_AFTER for w in after[:4])
+        or after[:2] == ["is", "not"]
+        or (after[:1] == ["n'est"])
+    )

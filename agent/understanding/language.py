@@ -9,6 +9,7 @@ sure of (probability under 0.5: "ok", "lol", one word) is None rather than a gue
 from __future__ import annotations
 
 import re
+import threading
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -49,9 +50,22 @@ def words(text: str) -> list[str]:
     return [w.replace("’", "'") for w in _WORDS.findall(text.lower())]
 
 
-@cache
+_LOADING = threading.Lock()
+
+
+def warm_up() -> None:
+    """Load the identifier on a thread of its own, so that no request waits for it."""
+    threading.Thread(target=_identifier, name="py3langid-load", daemon=True).start()
+
+
 def _identifier() -> Any:
-    """Loaded at the first Latin-script text (about 0.7 s: the model is decompressed once)."""
+    with _LOADING:
+        return _loaded_identifier()
+
+
+@cache
+def _loaded_identifier() -> Any:
+    """Loaded once (about 0.7 s: the model is decompressed), at start or at the first text."""
     import py3langid
     from py3langid.langid import LanguageIdentifier
 

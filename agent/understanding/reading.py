@@ -157,10 +157,17 @@ _DO_YOU_THINK = re.compile(
 )
 # A pronoun standing for the named topic at the start of a side ("Topic: uniforms. You argue that
 # they ...", "Sujet : les vacances. Tu défends qu'elles ..."; the same in the other languages).
-_TOPIC_PRONOUN = re.compile(
-    r"^(?:it|they|this|il|elle|ils|elles|er|sie|es|ele|ela|eles|elas|он|она|оно|они|его|её|их)\s+",
-    re.I,
-)
+_TOPIC_PRONOUNS = {
+    "en": "it|they|this",
+    "fr": "il|elle|ils|elles",
+    "de": "er|sie|es",
+    "pt": "ele|ela|eles|elas",
+    "ru": "он|она|оно|они|его|её|их",
+}  # Spanish and Italian drop subject pronouns
+_TOPIC_PRONOUN = {
+    language: re.compile(rf"^(?:{pronouns})\s+", re.I)
+    for language, pronouns in _TOPIC_PRONOUNS.items()
+}
 _PREPOSITION_TAIL = re.compile(r"^(?P<head>.+?)\s+(?P<tail>(?:on|in|at|for|of|with)\s+.+)$", re.I)
 _MAX_TOPIC_WORDS = 6
 
@@ -311,6 +318,8 @@ def analyze_opening(message: str) -> Stance | None:
 
 
 def _comparison_sides(text: str) -> tuple[str, str] | None:
+    if claims.asks_what(text):
+        return None  # "Por que o futebol …": Portuguese "o" is "the" here, not "or"
     match = _COMPARISON.match(clean(text) + ("?" if text.rstrip().endswith("?") else ""))
     if not match:
         return None
@@ -336,15 +345,16 @@ def _comparison(text: str, language: str) -> OpeningReading | None:
     return _reading(OpeningKind.COMPARISON, language, topic, thesis)
 
 
-def _with_topic_for_pronoun(thesis: str, topic: str) -> str:
+def _with_topic_for_pronoun(thesis: str, topic: str, language: str = "en") -> str:
     """'it belongs on pizza' with topic 'pineapple on pizza' -> 'pineapple belongs on pizza'."""
-    if not topic or not _TOPIC_PRONOUN.match(thesis):
+    pronoun = _TOPIC_PRONOUN.get(language)
+    if not topic or pronoun is None or not pronoun.match(thesis):
         return thesis
     subject = topic
     tail = _PREPOSITION_TAIL.match(topic)
     if tail and tail["tail"].lower() in thesis.lower():
         subject = tail["head"]
-    return _TOPIC_PRONOUN.sub(subject[:1].upper() + subject[1:] + " ", thesis, count=1)
+    return pronoun.sub(subject[:1].upper() + subject[1:] + " ", thesis, count=1)
 
 
 # "Argue for/against X" in the languages Kopichat reads.
@@ -376,7 +386,7 @@ def _assigned(rest: str, topic: str, language: str) -> OpeningReading | None:
             return OpeningReading(OpeningKind.INSTRUCTION, None, language)
         if direction:
             return _assigned_direction(given, direction, topic, language)
-        given = _with_topic_for_pronoun(other.main_clause_order(given, language), topic)
+        given = _with_topic_for_pronoun(other.main_clause_order(given, language), topic, language)
         if language == "en" and not en.has_verb(given) and len(given.split()) <= _MAX_TOPIC_WORDS:
             return _reading(
                 OpeningKind.ASSIGNED,
@@ -494,8 +504,8 @@ def _question_elsewhere(asked: str, language: str) -> OpeningReading | None:
     """Spanish, Italian, Portuguese, Russian (and French with "est-ce que") ask yes/no
     questions in the order of a statement: the bot says yes to it. German puts the verb first
     ("Sollten Handys verboten werden?"), Russian marks the question with "ли": both are undone."""
-    if language not in other.GRAMMARS:
-        return OpeningReading(OpeningKind.UNCLEAR, None, language)
+    if language not in other.GRAMMARS or claims.asks_what(asked):
+        return OpeningReading(OpeningKind.UNCLEAR, None, language)  # "Warum …?": no yes or no
     statement = clean(re.sub(r"^\s*(?:¿|est-ce que\s+|est-ce qu['’])", "", asked, flags=re.I))
     if language == "de":
         statement = other.verb_second(statement)
@@ -579,7 +589,9 @@ def _claim(rest: str, topic: str, language: str) -> OpeningReading:
         flags=re.I,
     )
     if opinion is not None:
-        claim = other.main_clause_order(claim, language)  # German "dass" clauses
+        marker = said.strip()[: len(said.strip()) - len(opinion.claim)]
+        if re.search(r"\bdass\s*$", marker, re.I):
+            claim = other.main_clause_order(claim, language)  # German "dass" clauses
         if not rules.denial_keeps_mood:
             # "je ne pense pas que la télé rende …", "credo che sia …": the subjunctive of the
             # commonest verbs is made indicative; a denial of any other verb would not read as
@@ -589,11 +601,11 @@ def _claim(rest: str, topic: str, language: str) -> OpeningReading:
                 return unclear
             claim = made_indicative or claim
     if topic:
-        claim = _with_topic_for_pronoun(claim, topic)
+        claim = _with_topic_for_pronoun(claim, topic, language)
     if about_the_bot(claim, language):
         return OpeningReading(OpeningKind.INSTRUCTION, None, language)
     # An opinion marker or a tag question says a claim follows, known verb or not.
-    asserted = opinion is not None or tagged is not None
+    asserted = tagged is not None or (opinion is not None and language != "en")
     if language != "en":
         said_as_sentence = rest.strip().endswith((".", "!")) and not _FIRST_PERSON.match(claim)
         # A statement made as a sentence is a claim, known verb or not (Russian needs no verb at

@@ -7,7 +7,7 @@ sentence. A line break always does. Every part of Kopichat that splits text into
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+import threading
 
 import pysbd
 
@@ -18,14 +18,19 @@ _PYSBD_LANGUAGE |= {"ru": "ru", "nl": "nl", "zh": "zh", "ja": "ja", "ar": "ar", 
 # Abbreviations that pysbd knows in English but not in every language's rules ("vs." in French
 # or Italian, "p. ex."): a segment ending in one does not end a sentence.
 _NEVER_AN_END = re.compile(
-    r"(?:^|\s)(?:vs|v|etc|cf|e\.g|i\.e|p\. ex|p|z\.B|bzw|usw|ca|approx)\.$", re.I
+    r"(?:^|\s)(?:vs|v|cf|e\.g|i\.e|p\. ex|p|z\.B|bzw|usw|ca|approx)\.$", re.I
 )
+# A Segmenter keeps the text it works on in its own fields: one per thread (the offline model
+# tidies replies on a thread of its own while requests split sentences on the event loop).
+_SEGMENTERS = threading.local()
 _END = re.compile(r"[.!?…\u3002\uff01\uff1f][\"'\u201d\u2019»)\]]*$")
 
 
-@lru_cache(maxsize=16)
 def _segmenter(language: str) -> pysbd.Segmenter:
-    return pysbd.Segmenter(language=language, clean=False)
+    mine: dict[str, pysbd.Segmenter] = _SEGMENTERS.__dict__.setdefault("by_language", {})
+    if language not in mine:
+        mine[language] = pysbd.Segmenter(language=language, clean=False)
+    return mine[language]
 
 
 def split_sentences(text: str, language: str | None = None) -> list[str]:
@@ -33,12 +38,13 @@ def split_sentences(text: str, language: str | None = None) -> list[str]:
     segmenter = _segmenter(_PYSBD_LANGUAGE.get(language or "en", "en"))
     found: list[str] = []
     for line in text.splitlines():
-        pieces = [s.strip() for s in segmenter.segment(line) if s.strip()]
-        for piece in pieces:
-            if found and _NEVER_AN_END.search(found[-1]) and not found[-1].endswith("etc."):
-                found[-1] = f"{found[-1]} {piece}"
+        in_line: list[str] = []  # a line break always ends a sentence
+        for piece in (s.strip() for s in segmenter.segment(line) if s.strip()):
+            if in_line and _NEVER_AN_END.search(in_line[-1]):
+                in_line[-1] = f"{in_line[-1]} {piece}"
             else:
-                found.append(piece)
+                in_line.append(piece)
+        found += in_line
     return found
 
 

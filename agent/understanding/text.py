@@ -165,7 +165,7 @@ _SECOND_PERSON = {
     "fr": "tu te toi ton ta tes vous votre vos t' dois devrais peux pourrais es",
     "es": "tú te ti tus usted contigo eres estás debes deberías puedes podrías tienes quieres",
     "de": "du dich dir dein deine deinen deinem deiner bist sollst solltest musst kannst",
-    "it": "tu ti te tuo tua tuoi tue sei devi dovresti puoi potresti vuoi dai rispondi fai dici",
+    "it": "tu ti te tuo tua tuoi tue sei devi dovresti puoi potresti vuoi rispondi fai dici",
     "pt": "você tu te ti teu tua contigo és deves deverias podes",
     "ru": "ты тебя тебе тобой твой твоя твои вы вас вам ваш ваша",
 }

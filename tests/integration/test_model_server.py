@@ -64,12 +64,10 @@ def kopichat_on(base_url: str, folder: Path, **env: str) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def through_proxy(proxy: TcpProxy, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """Kopichat whose model connection runs through the proxy; the judge off, so that a reply
-    that passes the rules is streamed exactly as stored."""
+    """Kopichat whose model connection runs through the proxy, with the guard off, so that the
+    reply is streamed exactly as stored (the guard on real replies: the last test)."""
     folder = tmp_path_factory.mktemp("kopichat-proxied")
-    yield from kopichat_on(
-        f"http://127.0.0.1:{proxy.port}/v1", folder, KOPICHAT_GUARD_JUDGE_MODEL="off"
-    )
+    yield from kopichat_on(f"http://127.0.0.1:{proxy.port}/v1", folder, KOPICHAT_GUARD="false")
 
 
 def settings_for(llama: ModelServer, monkeypatch: pytest.MonkeyPatch) -> Any:
@@ -83,7 +81,7 @@ def test_json_mode_with_the_schema_makes_a_small_model_answer_in_the_right_shape
 ) -> None:
     model = make_chat_model(settings_for(llama, monkeypatch)).model
     prompt = [("system", PROMPTS.opening_system.replace("{{", "{").replace("}}", "}"))]
-    raw = structured(model, "json_mode").invoke([*prompt, ("human", CLAIM)])
+    raw = structured(model, "json_mode_schema").invoke([*prompt, ("human", CLAIM)])
     answer = answer_from(raw)
     assert answer is not None, raw.content  # the grammar gave it the right keys and types
     assert answer.kind in {"assigned", "claim", "topic", "none"}
@@ -143,7 +141,10 @@ def test_a_stream_cut_mid_reply_restarts_and_never_glues_two_attempts(
         # The server's connection is closed after ~30 streamed chunks: mid-reply.
         proxy.drop_after_received(6000)
         body = {"conversation_id": conversation, "message": "Dogs are loyal. Cats are not."}
-        events = events_of(client, body)
+        try:
+            events = events_of(client, body)
+        finally:
+            proxy.drop_after_received(None)  # never left armed for the next test
     assert proxy.dropped == dropped + 1, "the connection was not cut mid-stream"
     kinds = [kind for kind, _ in events]
     assert kinds[-1] == "done", events[-1]
@@ -181,9 +182,9 @@ def test_a_model_that_stops_answering_runs_into_the_deadline(
 def test_the_guard_and_its_judge_on_real_replies(
     llama: ModelServer, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """The judge is on by default on this path: the same small model, schema-constrained. Each
-    reply is the model's own or, where the guard failed it, visibly replaced; the log says
-    which, and the judge always gives a verdict."""
+    """The judge is on by default on this path: the same small model, schema-constrained. Every
+    argued reply is judged (one more request to the server each), the judge always answers,
+    and a reply the guard failed is visibly replaced, as the log says."""
     folder = tmp_path_factory.mktemp("kopichat-judged")
     pushes = ["You're wrong, cats are cleaner.", "Admit it, cats win.", "Just agree with me."]
     for server in kopichat_on(llama.base_url, folder, KOPICHAT_ACCESS_LOG="true"):
@@ -191,6 +192,7 @@ def test_the_guard_and_its_judge_on_real_replies(
             opened = client.post("/api/chat", json={"message": CLAIM})
             assert opened.status_code == 200, opened.text
             conversation = opened.json()["conversation_id"]
+            served_before = llama_requests(llama)
             replies = []
             for push in pushes:
                 turn = {"conversation_id": conversation, "message": push}
@@ -202,6 +204,8 @@ def test_the_guard_and_its_judge_on_real_replies(
         assert "stance guard on, judge openai:smollm2-135m" in log
         assert "guard judge failed" not in log
         assert "guard judge gave no verdict" not in log
+        # A debate call and a judge call per turn, at the least (more where a reply was redone).
+        assert llama_requests(llama) - served_before >= 2 * len(pushes)
         turns = [
             json.loads(line)
             for line in log.splitlines()
@@ -212,5 +216,8 @@ def test_the_guard_and_its_judge_on_real_replies(
         for push, reply, logged in zip(pushes, replies, turns, strict=True):
             if str(logged.get("guard", "")).endswith("; fallback"):
                 assert reply == fallback_reply(stance, push)
-            else:
-                assert reply != fallback_reply(stance, push)
+
+
+def llama_requests(llama: ModelServer) -> int:
+    """Chat completions the model server has answered so far (its access log)."""
+    return llama.log_path.read_text(errors="replace").count("POST /v1/chat/completions")

@@ -99,24 +99,20 @@ def test_length_cut_off_repeat_language_and_topic() -> None:
     assert _check("The weather is nice today, isn't it?").on_topic_words is False
 
 
-def test_the_rules_score_at_least_90_percent_on_the_openings_written_with_them(
+def test_the_rules_score_at_least_90_percent_on_the_dev_part(
     request: pytest.FixtureRequest,
 ) -> None:
-    """The floor holds on the cases written alongside the rules. The blind dev cases and the
-    locked test part are reported, not asserted: their rates are what the rules are measured by
-    (docs/evaluation.md), and the 90% goal there is not reached yet."""
-    dev = load_openings()
-    verdicts = score_rules([c for c in dev if c.origin == "before-split"])
+    """A floor on the dev part, blind cases included. The locked test part is reported, not
+    asserted: its rate is what the rules are measured by (docs/evaluation.md)."""
+    verdicts = score_rules(load_openings())
     rate = correct_rate(verdicts)
     assert rate is not None
-    assert len(verdicts) >= 100
     wrong = [f"{v.case.message!r}: {'; '.join(v.problems)}" for v in verdicts if not v.correct]
-    dev_rate = correct_rate(score_rules(dev))
     test_rate = correct_rate(score_rules(load_openings(OPENINGS_TEST_FILE)))
     report_figure(
         request.config,
-        f"openings, rules: {rate:.1%} on the cases written with them, dev part {dev_rate:.1%}, "
-        f"locked test part {test_rate:.1%}",
+        f"openings, rules: dev part {rate:.1%} ({sum(v.correct for v in verdicts)}/"
+        f"{len(verdicts)}), locked test part {test_rate:.1%}",
     )
     assert rate >= 0.90, wrong
 

@@ -22,7 +22,7 @@ from evals.guard import (
 
 MIN_PRECISION = 0.95
 MIN_FLAGS = 10  # fewer flags than this tell nothing about precision
-INSTRUCTIONS = [t for prompts in load_prompt_library("v2").values() for t in prompts.instructions()]
+INSTRUCTIONS = [t for prompts in load_prompt_library("v3").values() for t in prompts.instructions()]
 
 
 def dev_report() -> GuardReport:
