@@ -16,9 +16,10 @@ from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda, R
 
 from agent.adapters.opening_answer import is_unusable_answer, opening_from, structured
 from agent.adapters.prompt_files import PromptSet
-from agent.domain import Message, Opening, Role
+from agent.domain import Message, Opening, Role, Stance
 from agent.understanding.acts import user_act
 from agent.understanding.language import detect_language
+from agent.understanding.reading import analyze_opening
 
 
 def to_chat_messages(history: list[Message]) -> list[BaseMessage]:
@@ -157,3 +158,9 @@ def build_opening_chain(
         return opening_from(result, inputs["message"], prompts)
 
     return RunnableLambda(read, afunc=aread, name="opening")
+
+
+def rule_based_opening(message: str) -> Stance | None:
+    """For models that cannot return reliable JSON: read the side from the message by rules
+    (the notebook, docs/notebooks/debate.ipynb, uses it)."""
+    return analyze_opening(message)

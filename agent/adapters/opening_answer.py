@@ -70,9 +70,26 @@ def structured(
     if method == "provider_default":
         return model.with_structured_output(schema, include_raw=True)
     if method == "json_mode_schema":
-        return model.bind(response_format={"type": "json_object", "schema": schema})
+        return model.bind(response_format={"type": "json_object", "schema": _bounded(schema)})
     options: dict[str, Any] = {"strict": True} if method == "json_schema" else {}
     return model.with_structured_output(schema, method=method, include_raw=True, **options)
+
+
+# Longest text per field when a server turns the schema into a grammar (llama.cpp): a small model
+# that never closes its string otherwise writes until its token limit, past the turn's deadline.
+# (OpenAI's strict json_schema takes no maxLength, so only JSON mode gets these.)
+_MAX_FIELD_CHARS = {"topic": MAX_THESIS_CHARS, "thesis": MAX_THESIS_CHARS, "antithesis": 400}
+_MAX_REPLY_CHARS = 900
+
+
+def _bounded(schema: dict[str, Any]) -> dict[str, Any]:
+    properties = {
+        name: {**spec, "maxLength": _MAX_FIELD_CHARS.get(name, _MAX_REPLY_CHARS)}
+        if "string" in str(spec.get("type"))
+        else spec
+        for name, spec in schema.get("properties", {}).items()
+    }
+    return {**schema, "properties": properties}
 
 
 # Model-call errors that mean "an answer came, but it is unusable" rather than "no answer".

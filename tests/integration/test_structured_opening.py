@@ -179,10 +179,12 @@ def test_json_mode_asks_for_a_json_object_with_its_schema(
         assert reply == OPENING_JSON["reply"]
         assert view["thesis"] == OPENING_JSON["thesis"]
         # The schema goes along: servers that take one (llama.cpp, vLLM) constrain the answer.
-        assert mock.chat_requests()[-1]["body"]["response_format"] == {
-            "type": "json_object",
-            "schema": OPENING_SCHEMA,
-        }
+        sent = mock.chat_requests()[-1]["body"]["response_format"]
+        assert sent["type"] == "json_object"
+        assert sent["schema"]["required"] == OPENING_SCHEMA["required"]
+        # Each text field is bounded, so a small model cannot write until its token limit.
+        assert sent["schema"]["properties"]["thesis"]["maxLength"] == 200
+        assert sent["schema"]["properties"]["reply"]["maxLength"] == 900
         system = mock.chat_requests()[-1]["body"]["messages"][0]["content"]
         assert "Confidential marker" not in system  # no canary configured: none planted
         mock.opening_content = '{"kind": "topic", "topic": "pineapple", "thesis": "Pineap'
