@@ -24,7 +24,7 @@ DB_DELETION_PROTECTION ?=
 PARAMS ?=
 LAMBDA_IMAGE ?= kopichat-lambda:latest
 
-.PHONY: help install test run down clean migrate purge lint lock check-tools build deploy \
+.PHONY: help install test test-fast run down clean migrate purge lint lock check-tools build deploy \
 	postman-deps bench bench-quick load chromium eval eval-score model-server
 
 help: ## List the targets
@@ -62,6 +62,9 @@ chromium: ## Install Debian's chromium for the browser tests when missing (as ro
 
 test: $(STAMP) chromium ## Run the test suite (MariaDB/MySQL tests use KOPICHAT_TEST_MYSQL_URL)
 	$(BIN)/python -m pytest
+
+test-fast: $(STAMP) ## Unit and store-contract tests only, on the fake store (under a minute): while you edit
+	$(BIN)/python -m pytest tests/unit tests/contract -m "not mysql and not slow and not browser"
 
 run: $(STAMP) ## Serve the API on :8000 (set PORT to change; local uvicorn on embedded defaults when no Docker engine)
 	@if [ -f docker-compose.yml ] && command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then \

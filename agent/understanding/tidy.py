@@ -106,12 +106,21 @@ def tidy_reply(
         # A model that stopped by itself may end without a full stop; one cut off by the
         # token limit keeps its fragment only if nothing else is left, marked as cut.
         fresh.append(rest + "\u2026" if cut_off else rest)
-    text = " ".join(fresh)
+    text = " ".join(_INLINE_NUMBER.sub(".", sentence) for sentence in fresh)
     if not prefix:
         return text
+    if not text:
+        # Nothing came after the started answer: end it at its last whole sentence, not on a
+        # dangling "That is true because".
+        whole_prefix = sentences(prefix)[0]
+        return " ".join(whole_prefix) or prefix.strip()
     # A continuation that opens with punctuation ("because, as you said ...") joins without a space.
     joiner = "" if text[:1] in ",.;:!?)" else " "
     return f"{prefix}{joiner}{text}".strip()
+
+
+# A list number left at the end of a sentence when the list was made prose ("... loyal 2.").
+_INLINE_NUMBER = re.compile(r"(?<=\w)\s+\d{1,2}[.)]$")
 
 
 NEAR_REPEAT = 0.9  # this alike (difflib's ratio) to an earlier reply counts as saying it again

@@ -207,3 +207,12 @@ def test_tidy_reply_knows_abbreviations_are_not_sentence_ends() -> None:
     assert tidy_reply("Cars win.", raw, [], cut_off=True, quotable="") == (
         "Cars win. the U.S. spends more on cars than e.g. Japan does. Dr. Lee agrees with me."
     )
+
+
+def test_tidy_reply_never_ends_on_a_dangling_start_or_a_list_number() -> None:
+    started = "Dogs are better than cats. That is true because"
+    assert tidy_reply(started, "", [], cut_off=False, quotable="") == "Dogs are better than cats."
+    raw = "they are loyal 2. They guard the house 3."
+    assert tidy_reply(started, raw, [], cut_off=False, quotable="") == (
+        "Dogs are better than cats. That is true because they are loyal. They guard the house."
+    )
