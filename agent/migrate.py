@@ -60,7 +60,20 @@ def migrate_connection(connection: Connection) -> None:
         # An SQLite file whose tables an older release created on start: adopt it at the
         # revision its tables match, then upgrade.
         columns = {c["name"] for c in inspect(connection).get_columns("conversations")}
-        adopted = "0003" if "antithesis" in columns else "0002" if "owner" in columns else "0001"
+        indexes = (
+            {i["name"] for i in inspect(connection).get_indexes("idempotency_keys")}
+            if ("idempotency_keys" in tables)
+            else set()
+        )
+        adopted = (
+            "0004"
+            if "ix_idempotency_keys_target" in indexes
+            else "0003"
+            if "antithesis" in columns
+            else "0002"
+            if "owner" in columns
+            else "0001"
+        )
         command.stamp(alembic_config(connection), adopted)
     upgrade(connection)
 

@@ -226,3 +226,30 @@ def test_waiting_gives_up_after_its_time() -> None:
     finally:
         engine.dispose()
     assert clock[0] == pytest.approx(12.0)
+
+
+def test_deleting_a_conversations_keys_uses_an_index_not_a_table_scan(empty_db: str) -> None:
+    """Deleting a conversation (and each purge batch) finds its idempotency keys by `target` and
+    by `conversation_id`; a full scan would lock every row of the table on InnoDB, and other
+    users' key claims would wait into the lock timeout."""
+    from agent.migrate import migrate
+
+    migrate(empty_db)
+    engine = create_engine(empty_db)
+    try:
+        with engine.connect() as conn:
+            for column, index in (
+                ("target", "ix_idempotency_keys_target"),
+                ("conversation_id", "ix_idempotency_keys_conversation_id"),
+            ):
+                plan = (
+                    conn.execute(
+                        text(f"EXPLAIN DELETE FROM idempotency_keys WHERE {column} IN ('a', 'b')")
+                    )
+                    .mappings()
+                    .one()
+                )
+                assert plan["type"] != "ALL", plan
+                assert plan["key"] == index, plan
+    finally:
+        engine.dispose()

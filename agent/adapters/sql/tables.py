@@ -93,5 +93,6 @@ idempotency_keys = Table(
     Column("created_at", Timestamp, nullable=False),
     Index("ix_idempotency_keys_created_at", "created_at"),
     Index("ix_idempotency_keys_conversation_id", "conversation_id"),
+    Index("ix_idempotency_keys_target", "target"),  # migration 0004
     **_MYSQL_TABLE,
 )
