@@ -33,7 +33,6 @@ class Services:
 
 def build_services(settings: Settings) -> Services:
     """Raises ConfigError (one line naming the setting) for anything misconfigured."""
-    language.warm_up()  # the language identifier's model loads while the rest is built
     prompts_dir = Path(settings.prompts_dir) if settings.prompts_dir else DEFAULT_PROMPTS_DIR
     library = load_prompt_library(settings.prompt_version, prompts_dir)
     settings = with_openai_key_from_secret(settings)
@@ -63,6 +62,9 @@ def build_services(settings: Settings) -> Services:
         settings.rate_limit or "off",
         _guard_description(settings),
     )
+    # The language identifier's model loads on a thread while the server starts: after the
+    # offline model's check above, which forks a child process (no thread may run during that).
+    language.warm_up()
     return Services(settings, turns, store, engine, choice.description)
 
 
