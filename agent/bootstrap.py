@@ -15,7 +15,6 @@ from agent.adapters.prompt_files import DEFAULT_PROMPTS_DIR, PromptSet, load_pro
 from agent.adapters.sql.engine import create_schema_if_sqlite, engine_from_settings
 from agent.adapters.sql.store import SqlConversationStore
 from agent.settings import Settings
-from agent.understanding import language
 from agent.understanding.guard import StanceGuard
 from agent.use_case import DebateTurns, TurnPolicy
 
@@ -62,9 +61,6 @@ def build_services(settings: Settings) -> Services:
         settings.rate_limit or "off",
         _guard_description(settings),
     )
-    # The language identifier's model loads on a thread while the server starts: after the
-    # offline model's check above, which forks a child process (no thread may run during that).
-    language.warm_up()
     return Services(settings, turns, store, engine, choice.description)
 
 

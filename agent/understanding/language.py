@@ -53,11 +53,6 @@ def words(text: str) -> list[str]:
 _LOADING = threading.Lock()
 
 
-def warm_up() -> None:
-    """Load the identifier on a thread of its own, so that no request waits for it."""
-    threading.Thread(target=_identifier, name="py3langid-load", daemon=True).start()
-
-
 def _identifier() -> Any:
     with _LOADING:
         return _loaded_identifier()
@@ -65,7 +60,9 @@ def _identifier() -> Any:
 
 @cache
 def _loaded_identifier() -> Any:
-    """Loaded once (about 0.7 s: the model is decompressed), at start or at the first text."""
+    """Loaded once, at the first Latin-script text of a process (about 0.7 s: the model is
+    decompressed). Not on a thread at start: a daemon thread still loading at interpreter exit
+    aborts the process, and a fork while it runs can fail."""
     import py3langid
     from py3langid.langid import LanguageIdentifier
 
