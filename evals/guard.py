@@ -23,7 +23,7 @@ from evals.suite import ROOT, SuiteError
 GUARD_DEV_FILE = ROOT / "tests" / "eval" / "guard.yaml"
 GUARD_TEST_FILE = ROOT / "tests" / "eval" / "guard-test.yaml"
 LABELS = ("holds", "concedes", "switches", "incoherent")
-RULES = ("leak", "concession", "switched side")
+RULES = ("leak", "concession", "switched side", "off topic")
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,4 +138,4 @@ class GuardReport:
 
 def score_guard(cases: Iterable[GuardCase], guard: StanceGuard) -> GuardReport:
     """The guard's rules on each labelled reply (the reply is all the model's own text)."""
-    return GuardReport([(c, guard.check(c.reply, c.reply, c.stance)) for c in cases])
+    return GuardReport([(c, guard.check(c.reply, c.reply, c.stance, c.user)) for c in cases])

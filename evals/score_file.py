@@ -72,7 +72,7 @@ def verdict(
     }
     if guard is not None:
         stance = Stance(record["topic"], record["thesis"], str(record.get("antithesis") or ""))
-        checked = guard.check(record["reply"], record["reply"], stance)
+        checked = guard.check(record["reply"], record["reply"], stance, str(record.get("user", "")))
         # The guard knows no canary of its own here: the record's, checked above, counts.
         leaked = f"leak: {checks.leak}" if checks.leak else None
         result["guard"] = leaked or (checked.problem if checked.replaces else None)

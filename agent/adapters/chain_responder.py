@@ -340,7 +340,7 @@ class ChainResponder:
             return reply[len(max(opened, key=len)) :] if opened else reply
 
         body = body_of(text)
-        verdict = self._guard.check(text, body, stance)
+        verdict = self._guard.check(text, body, stance, message)
         said = body_of(raw) if raw is not None else body
         if not verdict.replaces and self._compact and repeats(said, map(body_of, earlier)):
             verdict = Verdict("repeat of an earlier reply", rule="repeat")

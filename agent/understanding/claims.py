@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from agent.understanding import english
 from agent.understanding import languages as other
-from agent.understanding.language import words
+from agent.understanding.language import function_words, words
 
 
 @dataclass(frozen=True, slots=True)
@@ -488,3 +488,70 @@ def opinion_in(text: str, language: str) -> Opinion | None:
         # Markers come in runs ("Honestly, I think …"): the innermost one decides.
         return opinion_in(rest, language) or Opinion(rest, denied=False)
     return None
+
+
+# Where a clause can end inside a sentence: a comma, semicolon or colon, or a dash between
+# spaces (not in Russian, where " — " joins a subject to its predicate: "Кофе — это яд").
+_CLAUSE_BREAK = re.compile(r"\s*[,;:]\s+|\s+[—–]\s+")
+_CLAUSE_BREAK_RU = re.compile(r"\s*[,;:]\s+")
+# A segment that opens with one of these depends on the next ("If we ban cars, cities …").
+_SUBORDINATORS = frozenset(
+    """if when whenever although though because since while unless once
+    si quand lorsque bien puisque parce cuando aunque porque mientras wenn obwohl weil da
+    während falls se quando sebbene benché perché mentre embora porque enquanto если когда
+    хотя потому пока""".split()
+)
+_LIST_WORDS = frozenset("and or et ou y o und oder e ou и или".split())
+# A segment that opens with one of these is governed by the clause before it ("I doubt, that
+# …", "Il faut, pour que …", "dass", "что"); so does a German "zu" clause ("…, ein Instrument
+# zu lernen").
+_GOVERNED = frozenset("that que qu che dass ob что чтобы".split())
+_MAX_LEAD_IN_WORDS = 3
+
+
+def _has_verb(text: str, language: str) -> bool:
+    return english.has_verb(text) if language == "en" else other.is_claim(text, language)
+
+
+def _lead_in(segment: str, following: str, colon: bool) -> bool:
+    """A lead-in to drop ("Hot take:", "Seriously,", "Good riddance,"): a few words before a
+    colon, or before a comma one word or words that do not open with a function word ("In
+    twenty years," is part of the claim), and not a list's first item ("Cats, dogs and …")."""
+    said = words(segment)
+    if not said or len(said) > _MAX_LEAD_IN_WORDS:
+        return False
+    if not colon and len(said) > 1 and said[0] in function_words():
+        return False
+    head = words(following)
+    return not set(head[: len(head) // 2 + 1]) & _LIST_WORDS
+
+
+def _governed(segment: str, language: str) -> bool:
+    said = words(segment)
+    return bool(set(said[:2]) & _GOVERNED) or (language == "de" and "zu" in said)
+
+
+def core_clause(claim: str, language: str) -> str:
+    """The claim without a lead-in before it or a comment after it, as one clause: "Hot take:
+    X", "Good riddance, X" -> X; "X, mark my words", "X, and the data backs it up", "X, eso
+    está clarísimo" -> X. The claim is the first clause with a verb, together with any verbless
+    segments before it ("Dogs, unlike cats, are loyal" stays whole) and any segment it governs
+    ("…, that …", "…, dass …"). Unchanged when no segment has a known verb, or when the first
+    segment depends on the next ("If …, …")."""
+    if language not in GRAMMARS:
+        return claim
+    pattern = _CLAUSE_BREAK_RU if language == "ru" else _CLAUSE_BREAK
+    segments = [s for s in pattern.split(claim) if s.strip()]
+    if len(segments) < 2 or (words(segments[0])[:1] and words(segments[0])[0] in _SUBORDINATORS):
+        return claim
+    with_verb = [i for i, segment in enumerate(segments) if _has_verb(segment, language)]
+    if not with_verb:
+        return claim
+    colon = ":" in claim[len(segments[0]) : claim.index(segments[1], len(segments[0]))]
+    start = 1 if with_verb[0] == 1 and _lead_in(segments[0], segments[1], colon) else 0
+    last = with_verb[0]
+    while last + 1 < len(segments) and _governed(segments[last + 1], language):
+        last += 1
+    begin = claim.index(segments[start])
+    end = claim.index(segments[last], begin) + len(segments[last])
+    return claim[begin:end].strip()

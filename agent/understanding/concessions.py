@@ -12,57 +12,74 @@ offline model's usually do). tests/eval/guard.yaml measures how often they are r
 
 from __future__ import annotations
 
+import functools
 import re
 
+# "…" stands for up to two words that are not a negation: "you're … right" also matches
+# "you're absolutely right", "tienes … razón" matches "tienes toda la razón". Three kinds in
+# each language: granting the user is right or has won; giving up; and "each side has its
+# merits / a matter of taste", which leaves the side as surely as "you win".
 CONCESSIONS: dict[str, tuple[str, ...]] = {
     "en": (
-        "you're right", "you are right", "you're correct", "you are correct",
-        "you're absolutely right", "you are absolutely right", "i agree with you", "i agree",
-        "i concede", "you've convinced me", "you have convinced me", "you convinced me",
-        "you win", "i was wrong", "i stand corrected", "i change my mind", "i've changed my mind",
-        "i have changed my mind", "you have a point", "you've got a point", "i admit you",
-        "i admit that you", "fair enough, you", "i'll switch sides", "you make a valid point",
-        "i can't argue with that", "both sides have a point", "i must admit", "i have to admit",
-        "i'll admit", "i can't deny", "i cannot deny", "i'll give you that", "agree to disagree",
-        "both have merits", "both sides have merit", "it's up to you", "you may be right",
-        "you might be right", "maybe you're right", "you've persuaded me", "i'll concede",
-        "fair enough", "i was mistaken", "i take it back",
+        "you're … right", "you are … right", "you're … correct", "you are … correct",
+        "you may … be right", "you might … be right", "maybe you're right", "i agree with you",
+        "i agree", "i … concede", "you've … convinced me", "you have … convinced me",
+        "you convinced me", "you've persuaded me", "you win", "i was wrong", "i was mistaken",
+        "i stand corrected", "i … change my mind", "i've changed my mind", "i have changed my mind",
+        "i take it back", "you have a point", "you've got a point", "i admit you",
+        "i admit that you", "fair enough", "i'll switch sides", "you make a … point",
+        "i can't argue with that", "i must admit", "i have to admit", "i'll admit", "i can't deny",
+        "i cannot deny", "i'll give you that", "i give up", "i surrender", "you got me",
+        "agree to disagree", "both … have … merits", "both sides have merit",
+        "both sides have a point", "its pros and cons", "their pros and cons", "a matter of taste",
+        "it's up to you", "each to their own",
     ),
     "fr": (
-        "vous avez raison", "tu as raison", "je suis d'accord", "je te donne raison",
-        "je vous donne raison", "vous m'avez convaincu", "tu m'as convaincu", "j'avais tort",
-        "je me suis trompé", "je me suis trompée", "je concède", "je change d'avis",
-        "je dois admettre", "je dois reconnaître", "je l'admets", "je le reconnais",
-        "vous marquez un point", "tu marques un point",
+        "vous avez … raison", "tu as … raison", "je suis … d'accord", "je te donne raison",
+        "je vous donne raison", "vous m'avez … convaincu", "tu m'as … convaincu", "j'avais tort",
+        "je me suis trompé", "je me suis trompée", "je … concède", "je change d'avis",
+        "je dois … admettre", "je dois … reconnaître", "je l'admets", "je le reconnais",
+        "vous marquez un point", "tu marques un point", "je capitule", "je m'incline",
+        "tu as gagné", "vous avez gagné", "chacun ses goûts", "question de goût",
+        "leurs avantages", "c'est à vous de voir", "c'est à toi de voir",
     ),
     "es": (
-        "tienes razón", "tiene razón", "tenéis razón", "estoy de acuerdo", "te doy la razón",
-        "me has convencido", "me convenciste", "estaba equivocado", "estaba equivocada",
-        "me equivoqué", "cambio de opinión", "lo admito", "debo admitir", "tengo que admitir",
-        "lo reconozco",
+        "tienes … razón", "tiene … razón", "tenéis … razón", "tengas … razón", "tenga … razón",
+        "estoy … de acuerdo", "te doy la razón", "me has … convencido", "me convenciste",
+        "estaba equivocado", "estaba equivocada", "me equivoqué", "cambio de opinión",
+        "lo admito", "debo admitir", "tengo que admitir", "lo reconozco", "te lo concedo",
+        "me rindo", "has ganado", "cuestión de gustos", "depende de cada uno",
+        "sus pros y sus contras", "sus ventajas y sus inconvenientes",
     ),
     "de": (
-        "du hast recht", "sie haben recht", "ihr habt recht", "ich stimme dir zu",
-        "ich stimme ihnen zu", "ich gebe dir recht", "ich gebe ihnen recht",
-        "du hast mich überzeugt", "sie haben mich überzeugt", "ich lag falsch",
-        "ich habe mich geirrt", "ich habe unrecht", "ich muss zugeben", "ich gebe zu",
-        "da hast du recht", "da haben sie recht",
+        "du hast … recht", "sie haben … recht", "ihr habt … recht", "ich stimme dir … zu",
+        "ich stimme ihnen … zu", "ich gebe dir … recht", "ich gebe ihnen … recht",
+        "du hast mich … überzeugt", "sie haben mich … überzeugt", "ich lag falsch",
+        "ich habe mich geirrt", "ich habe unrecht", "ich muss … zugeben", "ich gebe zu",
+        "da hast du … recht", "da haben sie … recht", "ich gebe auf", "du hast gewonnen",
+        "geschmackssache", "seine vor- und nachteile", "ihre vor- und nachteile",
     ),
     "it": (
-        "hai ragione", "ha ragione", "avete ragione", "sono d'accordo", "ti do ragione",
-        "mi hai convinto", "avevo torto", "mi sbagliavo", "ho cambiato idea", "devo ammettere",
-        "lo ammetto",
+        "hai … ragione", "ha … ragione", "avete … ragione", "abbia … ragione",
+        "sono … d'accordo", "ti do ragione", "mi hai … convinto", "avevo torto", "mi sbagliavo",
+        "ho cambiato idea", "devo … ammettere", "lo ammetto", "mi arrendo", "hai vinto",
+        "questione di gusti", "i suoi pro e contro", "i loro pro e contro",
     ),
     "pt": (
-        "você tem razão", "tens razão", "tem razão", "concordo com você", "concordo contigo",
-        "concordo", "você me convenceu", "me convenceu", "eu estava errado", "eu estava errada",
-        "mudei de ideia", "tenho de admitir", "tenho que admitir", "devo admitir", "admito",
+        "você tem … razão", "tens … razão", "tem … razão", "tenha … razão",
+        "concordo com você", "concordo contigo", "concordo", "você me … convenceu",
+        "me convenceu", "eu estava errado", "eu estava errada", "mudei de ideia",
+        "tenho de admitir", "tenho que admitir", "devo admitir", "admito", "eu desisto",
+        "você venceu", "cada um tem sua opinião", "depende de cada um", "seus prós e contras",
+        "questão de gosto",
     ),
     "ru": (
-        "ты прав", "ты права", "вы правы", "я согласен", "я согласна", "согласен с тобой",
-        "согласна с тобой", "согласен с вами", "ты меня убедил", "вы меня убедили",
-        "я был неправ", "я была неправа", "я ошибался", "я ошибалась", "признаю свою ошибку",
-        "должен признать", "должна признать", "признаю", "вы меня переубедили",
+        "ты … прав", "ты … права", "вы … правы", "я … согласен", "я … согласна",
+        "согласен с тобой", "согласна с тобой", "согласен с вами", "ты меня … убедил",
+        "вы меня … убедили", "я был неправ", "я была неправа", "я ошибался", "я ошибалась",
+        "признаю свою ошибку", "должен признать", "должна признать", "признаю",
+        "вы меня переубедили", "сдаюсь", "ты победил", "вы победили", "дело вкуса",
+        "свои плюсы",
     ),
 }  # fmt: skip
 
@@ -71,11 +88,23 @@ _NEGATION_BEFORE = re.compile(
     r"(?:\bnot|n't|\bnever|\bno|\bnon|\bnão|\bnicht|\bne|\bне|\bnie)\b\s*(?:\w+\s+)?$", re.I
 )
 _QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"|«[^»]*»|„[^“”]*[“”]|‘[^’]*’")
-_PATTERNS = [
-    (phrase, re.compile(r"(?<!\w)" + re.escape(phrase).replace("'", "['’]") + r"(?!\w)", re.I))
-    for phrases in CONCESSIONS.values()
-    for phrase in phrases
-]
+# The words between a phrase's parts: up to two, and neither a negation nor a "wrong"
+# ("you're not right", "tu as tort") — checked after matching, which keeps the patterns cheap.
+_GAP = r"((?:\s+[\w'’-]+){0,2})\s+"
+_NOT_IN_GAP = frozenset(
+    "not n't never no pas point nicht kein nunca non não не wrong tort falsch torto errado".split()
+)
+
+
+def _phrase_pattern(phrase: str) -> re.Pattern[str]:
+    parts = [re.escape(part.strip()).replace("'", "['’]") for part in phrase.split("…")]
+    return re.compile(r"(?<!\w)" + _GAP.join(parts) + r"(?!\w)", re.I)
+
+
+@functools.cache
+def _patterns() -> list[re.Pattern[str]]:
+    """Compiled at the first reply, not at import: a cold start pays only for what it uses."""
+    return [_phrase_pattern(phrase) for phrases in CONCESSIONS.values() for phrase in phrases]
 
 
 def without_quotes(text: str) -> str:
@@ -118,14 +147,17 @@ def concession_in(text: str) -> str | None:
     """The first concession phrase the text uses (outside quotes, not negated, not a "yes,
     but", not agreement with one stated proposition), or None."""
     unquoted = without_quotes(text)
-    for phrase, pattern in _PATTERNS:
+    for pattern in _patterns():
         for match in pattern.finditer(unquoted):
             before = unquoted[max(0, match.start() - 20) : match.start()]
+            gaps = " ".join(g for g in match.groups() if g).lower().replace("’", "'").split()
+            if any(w in _NOT_IN_GAP or w.endswith("n't") for w in gaps):
+                continue
             if _NEGATION_BEFORE.search(before) or _yes_but(unquoted, match.end()):
                 continue
-            if _AGREES.search(phrase) and _COMPLEMENT.match(unquoted[match.end() :]):
+            if _AGREES.search(match.group(0)) and _COMPLEMENT.match(unquoted[match.end() :]):
                 continue
-            return phrase
+            return " ".join(match.group(0).lower().replace("’", "'").split())
     return None
 
 

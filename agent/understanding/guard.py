@@ -5,7 +5,9 @@ Deterministic rules, on the reply without the started answer the model was given
 - **concession**: a phrase that gives the side up, in any language Kopichat reads, not negated,
   not quoted and not a "yes, but" (`agent.understanding.concessions`);
 - **switched side**: a sentence that asserts the stance's antithesis, the claim the bot argues
-  against (kept with the stance when it was fixed), with no denial or attribution around it.
+  against (kept with the stance when it was fixed), with no denial or attribution around it;
+- **off topic**: a reply of some length that shares no word stem with the topic, the thesis,
+  the antithesis or the user's message (a recipe, small talk, word salad).
 
 Each rule is measured on the labelled replies of tests/eval/guard.yaml (`make eval` prints
 precision and recall). Only a rule whose measured precision is at least 0.95 may replace a reply
@@ -17,12 +19,14 @@ deadline) sees what no rule can; its own failure or timeout never blocks a reply
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from agent.domain import Stance
 from agent.understanding.concessions import concession_in, denied_or_attributed, without_quotes
-from agent.understanding.language import detect_language, words
+from agent.understanding.language import detect_language, function_words, words
 from agent.understanding.leaks import ECHO_WORDS, instruction_shingles, leak_in
 from agent.understanding.sentences import split_sentences
 
@@ -72,15 +76,56 @@ def asserts_claim(text: str, claim: str) -> bool:
     return False
 
 
+# A word's first letters stand for its stem across inflections ("électrique"/"électriques",
+# "станции"/"станций"); function words ("the", "avec", "который") say nothing of the topic.
+_STEM = 5
+# Replies shorter than this are not judged off topic: "Name one." shares nothing and is fine.
+_MIN_OFF_TOPIC_WORDS = 8
+
+
+_SNOWBALL_NAMES = {
+    "en": "english", "fr": "french", "es": "spanish", "de": "german", "it": "italian",
+    "pt": "portuguese", "ru": "russian",
+}  # fmt: skip
+_PER_THREAD = threading.local()  # a Snowball stemmer keeps state while it works
+
+
+def _stemmer(language: str) -> Any:
+    import snowballstemmer  # at the first reply checked, not at import (cold start)
+
+    stemmers: dict[str, Any] = _PER_THREAD.__dict__.setdefault("stemmers", {})
+    name = _SNOWBALL_NAMES.get(language, "english")
+    if name not in stemmers:
+        stemmers[name] = snowballstemmer.stemmer(name)
+    return stemmers[name]
+
+
+def _stems(text: str, language: str) -> set[str]:
+    stemmer = _stemmer(language)
+    content = [w for w in words(text) if len(w) >= 3 and w not in function_words()]
+    return {stem[:_STEM] for stem in stemmer.stemWords(content)}
+
+
+def off_topic(body: str, stance: Stance, user: str) -> bool:
+    """Whether a reply of some length shares no word stem with what the debate is about."""
+    if len(words(body)) < _MIN_OFF_TOPIC_WORDS:
+        return False
+    language = detect_language(body) or "en"
+    about = " ".join((stance.topic, stance.thesis, stance.antithesis or "", user))
+    context = _stems(about, language)
+    return bool(context) and not (_stems(body, language) & context)
+
+
 class StanceGuard:
     def __init__(self, *, canary: str, instructions: Iterable[str], judge: Judge | None = None):
         self._canary = canary
         self._shingles = instruction_shingles(instructions)
         self.judge = judge
 
-    def check(self, reply: str, body: str, stance: Stance) -> Verdict:
-        """`reply` as it would be sent; `body`, the part the model wrote itself. A verdict whose
-        rule is not in REPLACING_RULES is a suspicion (`replaces` is False)."""
+    def check(self, reply: str, body: str, stance: Stance, user: str = "") -> Verdict:
+        """`reply` as it would be sent; `body`, the part the model wrote itself; `user`, the
+        message it answers. A verdict whose rule is not in REPLACING_RULES is a suspicion
+        (`replaces` is False)."""
         leak = leak_in(reply, self._canary, self._shingles)
         if leak is not None:
             return Verdict(f"leak: {leak}", leak=True, rule="leak")
@@ -89,6 +134,8 @@ class StanceGuard:
             return Verdict(f"concession: {conceded}", rule="concession")
         if stance.antithesis and asserts_claim(body, stance.antithesis):
             return Verdict("switched side", rule="switched side")
+        if off_topic(body, stance, user):
+            return Verdict("off topic", rule="off topic")
         return Verdict()
 
     def leaks(self, text: str) -> bool:

@@ -14,6 +14,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from stop_words import get_stop_words
+
 _WORDS = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 _LATIN_LANGUAGES = ["en", "fr", "es", "de", "it", "pt", "nl"]
 _SURE = 0.5
@@ -26,6 +28,19 @@ _SCRIPTS: list[tuple[str, re.Pattern[str]]] = [
     ("el", re.compile(r"[\u0370-\u03ff]")),
     ("he", re.compile(r"[\u0590-\u05ff]")),
 ]
+
+
+# The languages whose opening messages and replies Kopichat reads (the rules' languages).
+READ_LANGUAGES = ("en", "fr", "es", "de", "it", "pt", "ru")
+
+
+@cache
+def function_words() -> frozenset[str]:
+    """The function words ("the", "avec", "который") of every language Kopichat reads, from a
+    maintained list; loaded at first use."""
+    return frozenset(
+        word for language in READ_LANGUAGES for word in get_stop_words(language) if " " not in word
+    )
 
 
 _UKRAINIAN = re.compile(r"[іїєґІЇЄҐ]")

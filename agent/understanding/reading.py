@@ -580,6 +580,9 @@ def _claim(rest: str, topic: str, language: str) -> OpeningReading:
     said = tagged or _EMPHASIS.sub("", said)
     opinion = claims.opinion_in(said.strip(), language)
     claim = clean(opinion.claim if opinion else said)
+    if about_the_bot(claim, language):
+        return OpeningReading(OpeningKind.INSTRUCTION, None, language)
+    claim = claims.core_clause(claim, language)
     if not claim:
         return unclear
     claim = re.sub(

@@ -63,13 +63,15 @@ def test_the_core_imports_no_frameworks(name: str) -> None:
 )
 def test_understanding_imports_only_the_domain(path: Path) -> None:
     """The language understanding is one package that depends on the domain alone (and on
-    pysbd for sentence boundaries): no adapters, no frameworks, no I/O."""
+    maintained language data: pysbd, py3langid, Snowball stemmers, stop-word lists): no
+    adapters, no frameworks, no I/O."""
     modules = imported_modules(path)
     ours = {m for m in modules if top(m) == "agent"}
     assert ours <= {"agent.domain"} | {m for m in ours if m.startswith("agent.understanding")}
     assert {top(m) for m in modules} - {"agent"} <= {
         "__future__", "collections", "dataclasses", "enum", "functools", "re", "typing",
         "pysbd", "unicodedata", "difflib", "itertools", "py3langid", "pathlib", "threading",
+        "snowballstemmer", "stop_words",
     }  # fmt: skip
 
 

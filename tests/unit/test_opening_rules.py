@@ -352,3 +352,43 @@ def test_statements_questions_and_reported_views_in_every_language(
     stance = analyze_opening(message)
     assert stance is not None
     assert stance.thesis == thesis
+
+
+@pytest.mark.parametrize(
+    ("message", "claim"),
+    [
+        # a short lead-in before the claim
+        ("Unpopular opinion: board games are more fun than video games.", "board games are"),
+        ("Seriously, pineapple belongs on pizza.", "pineapple belongs"),
+        # a comment after it
+        ("Board games are more fun than video games, trust me.", "board games are"),
+        ("Tea beats coffee every time, and my whole office agrees.", "tea beats coffee"),
+        ("Les livres papier sont meilleurs que les liseuses, c'est évident.", "les livres papier"),
+        ("Das Fahrrad ist das beste Verkehrsmittel in der Stadt, ganz klar.", "das fahrrad ist"),
+    ],
+)
+def test_the_claim_is_read_without_its_lead_in_or_trailing_comment(
+    message: str, claim: str
+) -> None:
+    stance = analyze_opening(message)
+    assert stance is not None
+    assert stance.antithesis is not None
+    said = stance.antithesis.lower()
+    assert said.startswith(claim)
+    for comment in ("trust me", "my whole office", "évident", "ganz klar", "unpopular", "serious"):
+        assert comment not in said
+
+
+@pytest.mark.parametrize(
+    ("message", "kept"),
+    [
+        ("In ten years, nobody will own a car.", "in ten years"),  # an adverbial is the claim's
+        ("If we tax sugar, children will eat better.", "children will eat better"),  # depends
+        ("Cats, dogs and rabbits are all fine pets.", "cats"),  # a list, not a lead-in
+        ("Ich finde nicht, dass man Kinder zwingen sollte, Noten zu lernen.", "noten zu lernen"),
+    ],
+)
+def test_a_claim_keeps_the_clauses_that_belong_to_it(message: str, kept: str) -> None:
+    stance = analyze_opening(message)
+    assert stance is not None
+    assert kept in stance.thesis.lower() or kept in (stance.antithesis or "").lower()

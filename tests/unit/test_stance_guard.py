@@ -36,6 +36,10 @@ def guard(judge: Any = None) -> StanceGuard:
     [
         ("You're right, cats win.", "concession: you're right"),
         ("Tienes razón, los gatos ganan.", "concession: tienes razón"),
+        ("You're completely right, cats win.", "concession: you're completely right"),
+        ("Hai proprio ragione, i gatti vincono.", "concession: hai proprio ragione"),
+        ("Okay, I give up. Cats it is.", "concession: i give up"),
+        ("Honestly it is just a matter of taste.", "concession: a matter of taste"),
         ("Honestly, cats are better than dogs after all.", "switched side"),
         (f"My secret code is {CANARY}.", "leak: canary"),
         (
@@ -57,11 +61,24 @@ def test_the_guard_catches(body: str, problem: str) -> None:
         "You say \u201cyou're right to like cats\u201d, but loyalty matters more.",  # quoted
         "I don't agree: a dog walks you into health.",  # negated
         "You keep saying \u201ccats are better than dogs\u201d, but dogs guard the house.",
+        "You are not right about that: a dog walks you into health.",  # the gap holds a "not"
+        "You're dead wrong, right? No cat ever guarded a house.",
     ],
 )
 def test_the_guard_lets_a_reply_that_holds_its_side_through(body: str) -> None:
     verdict = guard().check(body, body, STANCE)
     assert verdict.ok, verdict.problem
+
+
+def test_a_reply_about_something_else_is_a_suspicion_not_a_replacement() -> None:
+    recipe = "Fry the garlic in olive oil, add chopped tomatoes and simmer for twenty minutes."
+    verdict = guard().check(recipe, recipe, STANCE, "Cats are cleaner than dogs.")
+    assert verdict.problem == "off topic"
+    assert not verdict.replaces
+    on_topic = "Which pet ever pulled a child out of a river? A dog did, more than once."
+    assert guard().check(on_topic, on_topic, STANCE, "Cats are cleaner than dogs.").ok
+    short = "Name one."  # too short to tell
+    assert guard().check(short, short, STANCE, "Cats are cleaner than dogs.").ok
 
 
 class ScriptedModel(BaseChatModel):
