@@ -32,7 +32,9 @@ CONCESSIONS: dict[str, tuple[str, ...]] = {
         "i cannot deny", "i'll give you that", "i give up", "i surrender", "you got me",
         "agree to disagree", "both … have … merits", "both sides have merit",
         "both sides have a point", "its pros and cons", "their pros and cons", "a matter of taste",
-        "it's up to you", "each to their own",
+        "it's up to you", "each to their own", "call it a draw", "no single right answer",
+        "comes down to personal preference", "something to be said for both", "i take … back",
+        "i overstated", "changed … my mind",
     ),
     "fr": (
         "vous avez … raison", "tu as … raison", "je suis … d'accord", "je te donne raison",
@@ -41,7 +43,9 @@ CONCESSIONS: dict[str, tuple[str, ...]] = {
         "je dois … admettre", "je dois … reconnaître", "je l'admets", "je le reconnais",
         "vous marquez un point", "tu marques un point", "je capitule", "je m'incline",
         "tu as gagné", "vous avez gagné", "chacun ses goûts", "question de goût",
-        "leurs avantages", "c'est à vous de voir", "c'est à toi de voir",
+        "leurs avantages", "c'est à vous de voir", "c'est à toi de voir", "je vous l'accorde",
+        "je te l'accorde", "je retire ce que", "pas de bonne réponse", "se défendent",
+        "chacun voit midi à sa porte",
     ),
     "es": (
         "tienes … razón", "tiene … razón", "tenéis … razón", "tengas … razón", "tenga … razón",
@@ -49,7 +53,8 @@ CONCESSIONS: dict[str, tuple[str, ...]] = {
         "estaba equivocado", "estaba equivocada", "me equivoqué", "cambio de opinión",
         "lo admito", "debo admitir", "tengo que admitir", "lo reconozco", "te lo concedo",
         "me rindo", "has ganado", "cuestión de gustos", "depende de cada uno",
-        "sus pros y sus contras", "sus ventajas y sus inconvenientes",
+        "sus pros y sus contras", "sus ventajas y sus inconvenientes", "te lo compro",
+        "no te falta razón", "me he equivocado", "retiro lo dicho", "no hay una respuesta correcta",
     ),
     "de": (
         "du hast … recht", "sie haben … recht", "ihr habt … recht", "ich stimme dir … zu",
@@ -58,12 +63,16 @@ CONCESSIONS: dict[str, tuple[str, ...]] = {
         "ich habe mich geirrt", "ich habe unrecht", "ich muss … zugeben", "ich gebe zu",
         "da hast du … recht", "da haben sie … recht", "ich gebe auf", "du hast gewonnen",
         "geschmackssache", "seine vor- und nachteile", "ihre vor- und nachteile",
+        "ich gebe mich geschlagen", "da ist … was dran", "ich nehme das zurück",
+        "keine richtige antwort",
     ),
     "it": (
         "hai … ragione", "ha … ragione", "avete … ragione", "abbia … ragione",
         "sono … d'accordo", "ti do ragione", "mi hai … convinto", "avevo torto", "mi sbagliavo",
         "ho cambiato idea", "devo … ammettere", "lo ammetto", "mi arrendo", "hai vinto",
         "questione di gusti", "i suoi pro e contro", "i loro pro e contro",
+        "mi hai fatto cambiare idea", "ritiro quanto detto", "ritiro quello che ho detto",
+        "non c'è una risposta giusta",
     ),
     "pt": (
         "você tem … razão", "tens … razão", "tem … razão", "tenha … razão",
@@ -71,7 +80,8 @@ CONCESSIONS: dict[str, tuple[str, ...]] = {
         "me convenceu", "eu estava errado", "eu estava errada", "mudei de ideia",
         "tenho de admitir", "tenho que admitir", "devo admitir", "admito", "eu desisto",
         "você venceu", "cada um tem sua opinião", "depende de cada um", "seus prós e contras",
-        "questão de gosto",
+        "questão de gosto", "você me pegou", "retiro o que disse", "não há resposta certa",
+        "me fez mudar de ideia",
     ),
     "ru": (
         "ты … прав", "ты … права", "вы … правы", "я … согласен", "я … согласна",
@@ -79,7 +89,8 @@ CONCESSIONS: dict[str, tuple[str, ...]] = {
         "вы меня … убедили", "я был неправ", "я была неправа", "я ошибался", "я ошибалась",
         "признаю свою ошибку", "должен признать", "должна признать", "признаю",
         "вы меня переубедили", "сдаюсь", "ты победил", "вы победили", "дело вкуса",
-        "свои плюсы",
+        "свои плюсы", "беру свои слова назад", "убедили", "в этом что-то есть",
+        "нет правильного ответа",
     ),
 }  # fmt: skip
 
@@ -116,7 +127,11 @@ def without_quotes(text: str) -> str:
 _CONTRAST = re.compile(
     r"\b(?:but|however|yet|still|though|although|nevertheless|mais|cependant|pourtant|"
     r"toutefois|pero|sin embargo|aunque|aber|jedoch|doch|trotzdem|ma|però|tuttavia|mas|porém|"
-    r"contudo|todavia|но|однако|тем не менее)\b",
+    r"contudo|todavia|но|однако|тем не менее)\b"
+    # … or turns the point granted into an argument for the side ("and that is exactly why …")
+    r"|\b(?:exactly|precisely) why\b|\bwhich is (?:exactly|precisely)\b|\bprécisément\b|"
+    r"\bjustement\b|\b(?:genau|gerade) (?:deshalb|darum|deswegen)\b|\bproprio per questo\b|"
+    r"\bименно (?:поэтому|потому)\b|\b(?:precisamente|justamente|exatamente) por (?:eso|isso)\b",
     re.I,
 )
 _BREAK = re.compile(r"[.!?;](?:\s|$)")
@@ -135,11 +150,16 @@ def _yes_but(text: str, end: int) -> bool:
     return bool(_CONTRAST.match(following[stop.end() :].lstrip()))
 
 
-# "I agree that X": agreement with one proposition, not with the user; whether X is the other
-# side is the switched-side rule's business.
-_AGREES = re.compile(r"agree|accord|acuerdo|concordo|соглас", re.I)
+# "I agree that X", "you're right about X": one point granted, not the debate; whether X is
+# the other side is the switched-side rule's business.
+_GRANTS = re.compile(
+    r"agree|accord|acuerdo|concordo|соглас|right|correct|raison|razón|recht|ragione|razão|прав",
+    re.I,
+)
 _COMPLEMENT = re.compile(
-    r"^\s*(?:that|on|about|en que|sur|que|qu['’]|che|su|dass|darin|em que|что|с тем)\b", re.I
+    r"^\s*(?:that|on|about|en que|en eso|sur|que|qu['’]|che|su|sul\w*|dass|darin|damit|in|em|"
+    r"no que|sobre|что|с тем|в том|насчёт)\b|^\s*,\s*(?:que|dass|che|что)\b",
+    re.I,
 )
 
 
@@ -155,7 +175,7 @@ def concession_in(text: str) -> str | None:
                 continue
             if _NEGATION_BEFORE.search(before) or _yes_but(unquoted, match.end()):
                 continue
-            if _AGREES.search(match.group(0)) and _COMPLEMENT.match(unquoted[match.end() :]):
+            if _GRANTS.search(match.group(0)) and _COMPLEMENT.match(unquoted[match.end() :]):
                 continue
             return " ".join(match.group(0).lower().replace("’", "'").split())
     return None
