@@ -35,7 +35,6 @@ class ClaimGrammar:
     # Whether what follows a denial is a main clause as it stands. French, Spanish, Italian
     # and Portuguese put it in the subjunctive ("je ne pense pas qu'ils soient"): the bot asks.
     denial_keeps_mood: bool
-    tag: re.Pattern[str]  # a tag question at the end
     # "Do you think X?": the user asks the bot's view of X (the bot says yes to it) ...
     asks_view: re.Pattern[str]
     # ... and "Don't you think X?" presumes X: the user's own claim.
@@ -54,11 +53,6 @@ def _re(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.I | re.S)
 
 
-_EN_AUX = r"(?:is|are|was|were|do|does|did|can|could|will|would|should|has|have)n't\s+\w+"
-_EN_POSITIVE_TAG = (  # "… isn't real work, is it?"
-    r"(?:is|are|was|were|do|does|did|can|could|will|would|should|has|have)\s+"
-    r"(?:it|they|he|she|we|you|there)"
-)
 GRAMMARS: dict[str, ClaimGrammar] = {
     "en": ClaimGrammar(
         frame="It is not true that {claim}",
@@ -75,7 +69,8 @@ GRAMMARS: dict[str, ClaimGrammar] = {
             r"convinced|certain)|i'd say|in my (?:humble )?(?:opinion|view)|imo|imho|"
             r"personally|honestly|frankly|my (?:view|opinion|take|position) is|it seems to me|"
             r"(?:no ?one|nobody|you) (?:can|will|could) (?:ever )?(?:convince|persuade) me|"
-            r"you(?:'ll| will) never (?:convince|persuade) me)\b\s*,?\s*(?:that\s+|of\s+)?"
+            r"you(?:'ll| will) never (?:convince|persuade) me)\b\s*,?\s*(?:that\s+|of\s+|"
+            r"(?<=feel )like\s+)?"
         ),
         denial=_re(
             r"^\s*(?:i (?:really |just )?(?:don't|do not|can't|cannot) (?:really )?(?:think|"
@@ -85,14 +80,6 @@ GRAMMARS: dict[str, ClaimGrammar] = {
             r"(?:that\s+|whether\s+|of\s+)?"
         ),
         denial_keeps_mood=True,
-        tag=_re(
-            r"\s*,?\s*(?:right|no|yes|true|eh|ok|okay|agreed|correct|innit|"
-            r"don't you (?:think|agree)|wouldn't you (?:say|agree)|"
-            + _EN_AUX
-            + r"|"
-            + _EN_POSITIVE_TAG
-            + r")\s*\?+\s*$"
-        ),
         asks_view=_re(r"^(?:do|would) you (?:think|believe|agree|reckon)\s+(?:that\s+)?(?P<t>.+)$"),
         presumes=_re(
             r"^(?:don't|do not|wouldn't) you (?:think|believe|agree)\s+(?:that\s+)?(?P<t>.+)$"
@@ -131,7 +118,6 @@ GRAMMARS: dict[str, ClaimGrammar] = {
         ),
         denial=_re(r"^\s*(?:je ne (?:pense|crois|trouve) pas|je doute)\s*(?:que\s+|qu['’])"),
         denial_keeps_mood=False,
-        tag=_re(r"\s*,?\s*(?:n['’]est-ce pas|non|hein|pas vrai|d['’]accord|vrai)\s*\?+\s*$"),
         asks_view=_re(
             r"^(?:est-ce que )?(?:tu penses|tu crois|tu trouves|vous pensez|vous croyez|"
             r"penses-tu|crois-tu|pensez-vous)\s+(?:que\s+|qu['’])(?P<t>.+)$"
@@ -168,7 +154,6 @@ GRAMMARS: dict[str, ClaimGrammar] = {
         ),
         denial=_re(r"^\s*(?:no (?:creo|pienso|opino|estoy de acuerdo en)|dudo)\s+(?:de\s+)?que\s+"),
         denial_keeps_mood=False,
-        tag=_re(r"\s*,?\s*¿?\s*(?:verdad|no|cierto|sí|no crees|a que sí)\s*\?+\s*$"),
         asks_view=_re(
             r"^(?:¿\s*)?(?:tú |usted )?(?:crees|piensas|cree|piensa|opinas)\s+que\s+(?P<t>.+)$"
         ),
@@ -203,7 +188,6 @@ GRAMMARS: dict[str, ClaimGrammar] = {
             r"(?:sicher|überzeugt))\s*,?\s*(?:(?:davon\s*,?\s*)?dass\s+)?"
         ),
         denial_keeps_mood=True,
-        tag=_re(r"\s*,?\s*(?:oder|nicht wahr|ne|gell|stimmt['’]?s|richtig)\s*\?+\s*$"),
         asks_view=_re(r"^(?:glaubst|denkst|findest|meinst) du\s*,?\s*(?:dass\s+)?(?P<t>.+)$"),
         presumes=_re(r"^(?:glaubst|denkst|findest) du nicht\s*,?\s*(?:dass\s+)?(?P<t>.+)$"),
         reported=_re(
@@ -234,7 +218,6 @@ GRAMMARS: dict[str, ClaimGrammar] = {
         ),
         denial=_re(r"^\s*(?:non (?:penso|credo)|dubito)\s+che\s+"),
         denial_keeps_mood=False,
-        tag=_re(r"\s*,?\s*(?:vero|no|giusto|non credi|non è vero)\s*\?+\s*$"),
         asks_view=_re(
             r"^(?:secondo te|per te|tu pensi che|pensi che|credi che|"
             r"tu credi che)\s*,?\s*(?P<t>.+)$"
@@ -265,7 +248,6 @@ GRAMMARS: dict[str, ClaimGrammar] = {
         ),
         denial=_re(r"^\s*(?:não (?:acho|penso|creio|acredito)|duvido)\s+(?:de\s+)?que\s+"),
         denial_keeps_mood=False,
-        tag=_re(r"\s*,?\s*(?:né|não é|certo|não|verdade)\s*\?+\s*$"),
         asks_view=_re(
             r"^(?:será que|você acha que|vc acha q|tu achas que|acha que|"
             r"você acredita que)\s+(?P<t>.+)$"
@@ -301,7 +283,6 @@ GRAMMARS: dict[str, ClaimGrammar] = {
             r"(?:(?:в том\s*,\s*)?что\s+)?"
         ),
         denial_keeps_mood=True,
-        tag=_re(r"\s*,?\s*(?:не так ли|правда|да|верно|не правда ли)\s*\?+\s*$"),
         asks_view=_re(
             r"^(?:ты думаешь|вы думаете|как думаешь|как вы думаете|по-твоему|"
             r"по-вашему)\s*,?\s*(?:что\s+)?(?P<t>.+)$"
@@ -354,14 +335,26 @@ def asks_what(question: str) -> bool:
     return bool(_WH_START.match(question))
 
 
+# A tag question's tail: a few words after the claim's last comma, then "?" ("…, right?",
+# "…, n'est-ce pas ?", "…, ¿o sí?", "…, разве нет?", "…, isn't it?"), in any language.
+_TAG_TAIL = re.compile(r",\s*¿?\s*(?P<tail>[^,?¿]{1,40}?)\s*\?+\s*$")
+_MAX_TAG_WORDS = 4
+_NOT_A_TAG = frozenset("but mais pero aber ma mas но".split())  # "…, but are they smart?"
+
+
 def without_tag(text: str, language: str) -> str | None:
     """The claim of a tag question ("Cats are better, right?" -> "Cats are better"), or None
     when `text` has no tag. The tag follows a comma, and a question proper has none."""
-    found = GRAMMARS[language].tag.search(text) if language in GRAMMARS else None
-    if found is None or found.start() == 0 or "," not in text[found.start() : found.end()]:
+    found = _TAG_TAIL.search(text)
+    if found is None or language not in GRAMMARS:
+        return None
+    tail = words(found["tail"])
+    if not tail or len(tail) > _MAX_TAG_WORDS or tail[0] in _NOT_A_TAG or asks_what(found["tail"]):
         return None
     claim = text[: found.start()].strip().lstrip("¿").strip()
-    return None if _QUESTION_START.match(claim) else claim
+    if len(words(claim)) < 2 or _QUESTION_START.match(claim):
+        return None
+    return claim
 
 
 def framed(text: str, language: str) -> str | None:
@@ -474,11 +467,29 @@ class Opinion:
     denied: bool  # True: the user holds the opposite of `claim`
 
 
+# The user's current view can follow a hedge or an old one: "I might be wrong, but I think X",
+# "I used to think Y, but now I'm sure X".
+_TURN = re.compile(
+    r"[,;]?\s*\b(?:but|mais|pero|aber|ma|mas|но|а)\b\s*(?:now|maintenant|ahora|jetzt|ora|agora|"
+    r"теперь|сейчас)?\s*,?\s*",
+    re.I,
+)
+
+
 def opinion_in(text: str, language: str) -> Opinion | None:
-    """An opinion marker or a denial at the start of `text`, with the claim it is about."""
+    """An opinion marker or a denial at the start of `text`, or of its clause after a "but",
+    with the claim it is about."""
     rules = GRAMMARS.get(language)
     if rules is None:
         return None
+    for turn in reversed(list(_TURN.finditer(text))):
+        later = _marked(text[turn.end() :], rules, language)
+        if later is not None:
+            return later
+    return _marked(text, rules, language)
+
+
+def _marked(text: str, rules: ClaimGrammar, language: str) -> Opinion | None:
     denial = rules.denial.match(text)
     if denial and text[denial.end() :].strip():
         return Opinion(text[denial.end() :].strip(), denied=True)

@@ -94,5 +94,7 @@ def detect_language(text: str) -> str | None:
         return by_script
     if not words(text):
         return None
+    if re.search(r"[¿¡]", text):
+        return "es"  # only Spanish opens questions and exclamations upside down
     language, probability = _identifier().classify(text)
     return str(language) if probability >= _SURE else None

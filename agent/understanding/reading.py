@@ -609,11 +609,12 @@ def _claim(rest: str, topic: str, language: str) -> OpeningReading:
         return OpeningReading(OpeningKind.INSTRUCTION, None, language)
     # An opinion marker or a tag question says a claim follows, known verb or not.
     asserted = tagged is not None or (opinion is not None and language != "en")
+    said_as_sentence = rest.strip().endswith((".", "!")) and not _FIRST_PERSON.match(claim)
+    # A statement made as a sentence is a claim, known verb or not ("Phones wreck attention
+    # spans."; Russian needs no verb at all: "Сериалы скучные."); its opposite is then the
+    # general negation.
+    statement = said_as_sentence and len(claim.split()) >= (2 if language == "ru" else 4)
     if language != "en":
-        said_as_sentence = rest.strip().endswith((".", "!")) and not _FIRST_PERSON.match(claim)
-        # A statement made as a sentence is a claim, known verb or not (Russian needs no verb at
-        # all: "Сериалы скучные."); its opposite is then the general negation.
-        statement = said_as_sentence and len(claim.split()) >= (2 if language == "ru" else 4)
         if not asserted and not statement and not other.is_claim(claim, language):
             if len(claim.split()) <= _MAX_TOPIC_WORDS and not said_as_sentence:
                 return _reading(
@@ -631,7 +632,7 @@ def _claim(rest: str, topic: str, language: str) -> OpeningReading:
             return unclear
         if _PRONOUN_START.match(claim) and not _EXTRAPOSED.match(claim):
             return unclear
-        if not en.has_verb(claim) and not asserted:
+        if not en.has_verb(claim) and not asserted and not statement:
             if len(claim.split()) <= _MAX_TOPIC_WORDS:
                 return _reading(
                     OpeningKind.TOPIC,

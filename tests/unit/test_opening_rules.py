@@ -392,3 +392,33 @@ def test_a_claim_keeps_the_clauses_that_belong_to_it(message: str, kept: str) ->
     stance = analyze_opening(message)
     assert stance is not None
     assert kept in stance.thesis.lower() or kept in (stance.antithesis or "").lower()
+
+
+@pytest.mark.parametrize(
+    ("message", "claim"),
+    [
+        # a tag question is a short tail after the claim's last comma, whatever its words
+        ("Public pools are a waste of taxpayer money, or am I wrong?", "public pools are"),
+        ("La bici es el mejor transporte urbano, ¿o qué?", "la bici es"),
+        ("Дачи — пережиток прошлого, согласен?", "дачи"),
+        # the current view after a hedge or an old one
+        ("Call me old-fashioned, but I think handwritten letters beat emails.", "handwritten"),
+        (
+            "I used to love cruises, but now I'm convinced cruise ships ruin port towns.",
+            "cruise ships",
+        ),
+        # a statement with a verb no list knows is still a claim
+        ("Subscription fees quietly drain household budgets.", "subscription fees"),
+    ],
+)
+def test_the_users_claim_is_found_in_tags_turns_and_unknown_verbs(message: str, claim: str) -> None:
+    stance = analyze_opening(message)
+    assert stance is not None
+    assert stance.antithesis is not None
+    assert claim in stance.antithesis.lower()
+
+
+def test_an_upside_down_question_mark_is_spanish() -> None:
+    from agent.understanding.language import detect_language
+
+    assert detect_language("¿Vale la pena?") == "es"
