@@ -5,9 +5,12 @@ database needs one command, written out whole."""
 from __future__ import annotations
 
 import re
+import subprocess
+from pathlib import Path
 
 import pytest
 
+from agent.settings import MIN_API_KEY_CHARS, hash_api_key, load_settings
 from tests.deploy.tooling import ROOT
 
 DOC = ROOT / "docs" / "deployment.md"
@@ -104,3 +107,24 @@ def test_tearing_down_a_protected_database_is_one_whole_command() -> None:
     assert "..." not in modify
     assert not any(line.startswith("make ") for line in lines), "no build to tear down"
     assert lines.index(modify) < next(i for i, x in enumerate(lines) if x.startswith("sam delete"))
+
+
+def test_the_key_and_hash_lines_make_a_key_the_app_accepts_by_its_hash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    section = TEXT[TEXT.index("## API keys and rate limits on AWS") :]
+    (block, *_) = shell_blocks(section)
+    lines = [line for line in logical_lines(block) if line.startswith(("KEY=", "HASH="))]
+    assert [line.split("=", 1)[0] for line in lines] == ["KEY", "HASH"]
+    done = subprocess.run(
+        ["bash", "-c", "\n".join([*lines, 'echo "$KEY $HASH"'])],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    key, digest = done.stdout.split()
+    monkeypatch.chdir(tmp_path)  # no .env
+    accepted = load_settings(KOPICHAT_API_KEYS=f"sha256:{digest}")  # what the secret holds
+    assert len(key) >= MIN_API_KEY_CHARS
+    assert accepted.api_key_hashes == {hash_api_key(key)}
