@@ -9,8 +9,20 @@ LOCK := requirements.lock
 # The offline model's llama.cpp build: portable (default; runs on any x86-64-v3 CPU, see
 # scripts/install-llama.sh) or native (KOPICHAT_LLAMA_BUILD=native: faster here, crashes elsewhere).
 LLAMA_BUILD := $(or $(KOPICHAT_LLAMA_BUILD),portable)
-# One stamp per build flavour: switching flavours (or an older .venv) reinstalls.
+# One stamp per build flavour: switching flavours (or an older .venv) reinstalls. The stamp holds
+# a hash of the files that decide the install (scripts/install-hash.sh): their content counts, not
+# their times, so a copied checkout (cp -r) or a fresh clone with its .venv does not reinstall,
+# and any change to them, or no .venv at all, does.
 STAMP := $(VENV)/.installed-$(LLAMA_BUILD)
+INSTALL_INPUTS := pyproject.toml $(LOCK) scripts/install-llama.sh scripts/llama-cmake-args.sh \
+	scripts/install-hash.sh
+INSTALL_HASH := $(shell bash scripts/install-hash.sh $(INSTALL_INPUTS))
+ifeq ($(INSTALL_HASH),)
+$(error kopichat: cannot hash $(INSTALL_INPUTS) (scripts/install-hash.sh needs sha256sum or shasum))
+endif
+ifneq ($(shell cat $(STAMP) 2>/dev/null),$(INSTALL_HASH))
+.PHONY: $(STAMP)
+endif
 PORT ?= 8000
 # Deployment (docs/deployment.md)
 STAGE ?= prod
@@ -32,10 +44,10 @@ help: ## List the targets
 
 install: $(STAMP) chromium ## Create .venv and install everything, the offline model and Chromium included
 
-# Re-installs only when pyproject.toml, the lock or the llama build script changed since the last
-# install. Then a smoke run of the offline model in a child process: a build that crashes on this
-# CPU stops the install here with one line, not with a segfault later.
-$(STAMP): pyproject.toml $(LOCK) scripts/install-llama.sh scripts/llama-cmake-args.sh
+# Runs only when the stamp does not hold the hash of INSTALL_INPUTS (see STAMP above). Ends with a
+# smoke run of the offline model in a child process: a build that crashes on this CPU stops the
+# install here with one line, not with a segfault later.
+$(STAMP):
 	@$(MAKE) --no-print-directory check-tools
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "kopichat: installing into $(VENV) (the first time builds llama-cpp-python: 3-6 minutes)"
@@ -44,7 +56,7 @@ $(STAMP): pyproject.toml $(LOCK) scripts/install-llama.sh scripts/llama-cmake-ar
 	bash scripts/install-llama.sh $(VENV) $(LLAMA_BUILD)
 	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[local,dev,bench,aws]'
 	$(BIN)/python -m agent.adapters.local_model_check
-	@touch $(STAMP)
+	@echo $(INSTALL_HASH) > $(STAMP)
 	@echo "kopichat: install complete"
 
 check-tools: ## Check for Python >= 3.11, a C/C++ compiler and cmake

@@ -19,6 +19,21 @@ _ORIGIN = re.compile(r"^https?://[^/\s,]+$")
 MIN_API_KEY_CHARS = 16
 
 
+def project_root() -> Path | None:
+    """The checkout this code runs from (the folder holding pyproject.toml beside agent/), or
+    None when it is installed as a package (the images, which set DATABASE_URL themselves)."""
+    root = Path(__file__).resolve().parents[1]
+    return root if (root / "pyproject.toml").is_file() else None
+
+
+def default_database_url() -> str:
+    """SQLite in the project's root, whatever the working directory: `make run`, scripts and the
+    notebook (whose kernel runs in docs/notebooks/) all use the same file. Outside a checkout:
+    the working directory."""
+    root = project_root()
+    return f"sqlite:///{root / 'kopichat.db'}" if root else "sqlite:///./kopichat.db"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
@@ -27,7 +42,7 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = Field(default=None, alias="OPENAI_API_KEY")
     openai_base_url: str | None = Field(default=None, alias="OPENAI_BASE_URL")
     model: str | None = Field(default=None, alias="KOPICHAT_MODEL")
-    database_url: str = Field(default="sqlite:///./kopichat.db", alias="DATABASE_URL")
+    database_url: str = Field(default_factory=default_database_url, alias="DATABASE_URL")
     db_timeout_s: float = Field(default=3.0, gt=0, le=10, alias="KOPICHAT_DB_TIMEOUT_S")
     prompt_version: str = Field(default="v3", alias="KOPICHAT_PROMPT_VERSION")
     prompts_dir: str | None = Field(default=None, alias="KOPICHAT_PROMPTS_DIR")

@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from agent.adapters.prompt_files import DEFAULT_PROMPTS_DIR, load_prompt_library
+from agent.adapters.prompt_files import load_prompt_library, prompts_dir_for
 from agent.errors import ConfigError
 from agent.settings import load_settings
 from agent.understanding.guard import StanceGuard
@@ -102,8 +102,7 @@ def _openings_over_http(client: httpx.Client, cases: list[OpeningCase]) -> list[
 
 def _score(records: list[DialogueRecord], target: Target, judge: Judge | None) -> None:
     settings = load_settings()
-    prompts_dir = Path(settings.prompts_dir) if settings.prompts_dir else DEFAULT_PROMPTS_DIR
-    library = load_prompt_library(settings.prompt_version, prompts_dir)
+    library = load_prompt_library(settings.prompt_version, prompts_dir_for(settings.prompts_dir))
     shingles = instruction_shingles(library.values())
     for record in records:
         prompts = library.get(record.prompt_version or settings.prompt_version)
@@ -207,11 +206,15 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         "openings_source": openings_source,
         "scorers": scorers,
     }
+    notes = report.model_notes(model, summary, details)
+    meta["notes"] = notes
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", model)[:40]
     out = args.out or ROOT / "evals" / "results" / f"{started_at:%Y%m%d-%H%M%S}-{slug}"
     markdown_path, json_path = report.write(out, meta, summary, details, records, openings)
     _log(f"report: {markdown_path}")
     _log(f"results: {json_path}")
+    for note in notes:  # beside the summary line that shows the figures
+        _log(f"note: {note}")
     return summary
 
 
@@ -219,8 +222,7 @@ def _guard_report() -> dict[str, Any]:
     """The guard's rules on the labelled replies (in-process: the rules are the same for every
     model; a judge is measured with `make eval-score`)."""
     settings = load_settings()
-    prompts_dir = Path(settings.prompts_dir) if settings.prompts_dir else DEFAULT_PROMPTS_DIR
-    library = load_prompt_library(settings.prompt_version, prompts_dir)
+    library = load_prompt_library(settings.prompt_version, prompts_dir_for(settings.prompts_dir))
     guard = StanceGuard(
         canary="", instructions=[t for prompts in library.values() for t in prompts.instructions()]
     )

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, inspect, select
 
 from agent.adapters.chat_models import ChatModelChoice
 from agent.adapters.debate_chain import build_debate_chain, to_chat_messages
@@ -22,6 +22,32 @@ from agent.adapters.prompt_files import DEFAULT_PROMPTS_DIR, PromptSet
 from agent.adapters.sql.tables import conversations
 from agent.domain import Message, Role, TranscriptPage
 from agent.use_case import DebateTurns
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDebate:
+    id: str
+    prompt_version: str
+    thesis: str
+
+
+def stored_debates(
+    engine: Engine, *, prompt_version: str | None = None, limit: int = 5
+) -> list[StoredDebate]:
+    """The newest conversations that have a side fixed, newest first, of one prompt version if
+    given. None in a database that has no schema yet (nothing was ever stored there)."""
+    if not inspect(engine).has_table(conversations.name):
+        return []
+    query = (
+        select(conversations.c.id, conversations.c.prompt_version, conversations.c.thesis)
+        .where(conversations.c.thesis.is_not(None))
+        .order_by(conversations.c.created_at.desc())
+        .limit(limit)
+    )
+    if prompt_version is not None:
+        query = query.where(conversations.c.prompt_version == prompt_version)
+    with engine.connect() as connection:
+        return [StoredDebate(str(r[0]), str(r[1]), str(r[2])) for r in connection.execute(query)]
 
 
 def recent_conversation_ids(engine: Engine, limit: int = 5) -> list[str]:

@@ -44,6 +44,33 @@ def _flags(turn: TurnRecord) -> str:
     return "; ".join(flags) or "ok"
 
 
+def model_notes(model: str, summary: dict[str, Any], details: dict[str, Any]) -> list[str]:
+    """What some figures say about the model rather than about Kopichat: for the fake, which does
+    not debate, the ones that are what they are by construction. Printed beside the figures."""
+    if model != "fake":
+        return []
+    notes = [
+        "The fake model does not debate: after the started answer (the thesis) it quotes the "
+        "user and adds one fixed English sentence. With it, make eval checks the harness and "
+        "the service (no failed turn, concession, leak or repeat), not the quality of debate."
+    ]
+    if summary["on_topic_rate"] is not None and summary["judge"] is None:
+        notes.append(
+            f"on_topic_rate {summary['on_topic_rate']}: the scorer leaves out the started answer "
+            "and quoted text, and the fake's own sentence names no topic, so no reply counts "
+            "as on topic."
+        )
+    checked = details["language_checked_turns"]
+    mismatch = details["language_mismatch_rate"]
+    if checked and mismatch:
+        notes.append(
+            f"language mismatch {_pct(mismatch)} ({round(mismatch * checked)} of {checked}): "
+            "the replies to the debates in other languages than English, answered in the fake's "
+            "English."
+        )
+    return notes
+
+
 def _quote(text: str) -> str:
     return "> " + text.replace("\n", "\n> ")
 
@@ -102,6 +129,8 @@ def markdown(
         f"| rebut rate | {_pct(details['rebut_rate'])} | replies the judge says rebut the user |",
         "",
     ]
+    if meta.get("notes"):
+        lines += ["Reading these figures:", "", *(f"- {note}" for note in meta["notes"]), ""]
     if openings is not None:
         wrong = [v for v in openings if not v.correct]
         lines += [

@@ -4,8 +4,9 @@ person.
 
 Each input line: {"topic", "thesis", "user", "reply"}, optionally "antithesis" (the claim the
 thesis opposes, as the service stores it), "held" (a person's verdict: true if the reply still
-defends the thesis), "lang" (the user's language) and "canary". Output: one JSON verdict per
-input line on stdout, with its line number and the stance guard's verdict (`guard`: null when
+defends the thesis), "lang" (the user's language), "canary" and "id" (yours, to find the reply
+again). Output: one JSON verdict per input line on stdout, with its line number (and its "id",
+when it has one) and the stance guard's verdict (`guard`: null when
 it lets the reply through, else the problem; `guard_suspicion`: what a rule too imprecise to act
 alone suspects); with labels, a summary of agreement on stderr.
 """
@@ -19,7 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from agent.adapters.prompt_files import load_prompt_library
+from agent.adapters.prompt_files import load_prompt_library, prompts_dir_for
 from agent.domain import Stance
 from agent.settings import load_settings
 from agent.understanding.guard import StanceGuard
@@ -137,7 +138,7 @@ def main(argv: Sequence[str]) -> int:
         print(f"eval-score: {args.file} does not exist", file=sys.stderr)
         return 1
     settings = load_settings()
-    library = load_prompt_library(settings.prompt_version)
+    library = load_prompt_library(settings.prompt_version, prompts_dir_for(settings.prompts_dir))
     shingles = instruction_shingles(library.values())
     guard = StanceGuard(
         canary="", instructions=[t for prompts in library.values() for t in prompts.instructions()]
@@ -145,7 +146,8 @@ def main(argv: Sequence[str]) -> int:
     judge = judge_from_environment()
     verdicts = []
     for number, record in _records(args.file):
-        result = {"line": number, **verdict(record, shingles, judge, guard)}
+        found = {"id": record["id"]} if "id" in record else {}
+        result = {"line": number, **found, **verdict(record, shingles, judge, guard)}
         verdicts.append(result)
         print(json.dumps(result, ensure_ascii=False), flush=True)
     print("eval-score: " + json.dumps(agreement(verdicts)), file=sys.stderr)

@@ -17,6 +17,8 @@ from langchain_core.prompts import PromptTemplate
 from agent.errors import ConfigError
 from agent.understanding.acts import ACTS
 
+# Found from this file, not from the working directory: the same folder for `make run`, the
+# notebook (whose kernel runs in docs/notebooks/) and `make eval`.
 DEFAULT_PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
 _VERSION = re.compile(r"^v\d+$")
 
@@ -200,6 +202,11 @@ def _prefix_list(value: object, path: Path, key: str) -> tuple[str, ...]:
     for index, prefix in enumerate(value):
         _check_variables(prefix, DEBATER_VARIABLES, f"{path} {key}[{index}]", exact=False)
     return tuple(value)
+
+
+def prompts_dir_for(configured: str | None) -> Path:
+    """`KOPICHAT_PROMPTS_DIR` when it is set, else the project's prompts/."""
+    return Path(configured) if configured else DEFAULT_PROMPTS_DIR
 
 
 def available_versions(prompts_dir: Path = DEFAULT_PROMPTS_DIR) -> list[str]:

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import copy
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from samtranslator.translator.transform import transform
 
+from agent.errors import ConfigError
+from agent.settings import load_settings
 from tests.deploy.tooling import ROOT, load_cfn_template
 
 TEMPLATE = ROOT / "infra" / "template.yaml"
@@ -155,7 +158,7 @@ def test_without_openapi_version_sam_adds_an_unthrottled_stage(template: dict[st
 
 
 def test_each_function_reaches_only_the_secrets_it_needs(template: dict[str, Any]) -> None:
-    cfn = transformed(template)
+    cfn = deployed(template)  # the default parameters: no API keys
     functions = of_type(cfn, "AWS::Lambda::Function")
     api, migrate = (
         functions["ApiFunction"]["Properties"],
@@ -185,6 +188,57 @@ def test_each_function_reaches_only_the_secrets_it_needs(template: dict[str, Any
         "Ref": "OpenAIKeySecretName"
     }
     assert "KOPICHAT_OPENAI_KEY_SECRET" not in migrate["Environment"]["Variables"]
+
+
+def api_environment(cfn: dict[str, Any]) -> dict[str, Any]:
+    variables: dict[str, Any] = of_type(cfn, "AWS::Lambda::Function")["ApiFunction"]["Properties"][
+        "Environment"
+    ]["Variables"]
+    return variables
+
+
+def test_api_keys_and_the_rate_limit_are_off_by_default(template: dict[str, Any]) -> None:
+    variables = api_environment(deployed(template))
+    assert "KOPICHAT_API_KEYS" not in variables
+    assert "KOPICHAT_RATE_LIMIT" not in variables
+
+
+def test_api_keys_come_from_a_secret_and_the_rate_limit_is_a_value(
+    template: dict[str, Any],
+) -> None:
+    cfn = deployed(template, ApiKeysSecretName="kopichat/api-keys", RateLimit="30/minute")
+    variables = api_environment(cfn)
+    # A dynamic reference, which CloudFormation resolves at deploy time: the template and its
+    # parameters never hold the keys (and the secret holds only their hashes, see the template).
+    reference = variables["KOPICHAT_API_KEYS"]["Fn::Sub"]
+    assert reference.replace("${ApiKeysSecretName}", "kopichat/api-keys") == (
+        "{{resolve:secretsmanager:kopichat/api-keys:SecretString:KOPICHAT_API_KEYS}}"
+    )
+    assert variables["KOPICHAT_RATE_LIMIT"] == {"Ref": "RateLimit"}
+    # The helpers serve no requests: neither setting reaches them.
+    for name in ("MigrateFunction", "PurgeFunction"):
+        function = of_type(cfn, "AWS::Lambda::Function")[name]["Properties"]
+        assert "resolve:secretsmanager" not in repr(function["Environment"]["Variables"])
+        assert "KOPICHAT_RATE_LIMIT" not in function["Environment"]["Variables"]
+
+
+@pytest.mark.parametrize("value", ["30/minute", "2/second;300/hour", "1/day;10000/day"])
+def test_the_rate_limit_parameter_passes_rates_the_app_reads(
+    template: dict[str, Any], value: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no .env
+    assert re.fullmatch(template["Parameters"]["RateLimit"]["AllowedPattern"], value)
+    assert load_settings(KOPICHAT_RATE_LIMIT=value).rate_limit == value
+
+
+@pytest.mark.parametrize("value", ["fast", "30/fortnight", "30/minute;", "minute/30"])
+def test_the_rate_limit_parameter_refuses_what_the_app_refuses(
+    template: dict[str, Any], value: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert not re.fullmatch(template["Parameters"]["RateLimit"]["AllowedPattern"], value)
+    with pytest.raises(ConfigError, match=r"^KOPICHAT_RATE_LIMIT: "):
+        load_settings(KOPICHAT_RATE_LIMIT=value)
 
 
 def test_the_proxy_requires_iam_auth(template: dict[str, Any]) -> None:

@@ -36,6 +36,12 @@ def test_no_key_means_the_offline_model_and_sqlite() -> None:
     )
 
 
+def test_the_default_database_is_the_projects_whatever_the_working_directory() -> None:
+    # The fixture above runs every test from /: the file is still the checkout's kopichat.db,
+    # where `make run` keeps it and the notebook (run in docs/notebooks/) finds it.
+    assert load_settings().database_url == f"sqlite:///{ROOT / 'kopichat.db'}"
+
+
 def test_a_key_means_openai(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-real")
     assert load_settings().model_spec == "openai:gpt-4o-mini"
