@@ -94,7 +94,8 @@ GRAMMARS: dict[str, ClaimGrammar] = {
         ),
         disagrees=_re(
             r"^(?:honestly,?\s*)?(?:i (?:totally |strongly |completely )?disagree|i don't buy it|"
-            r"i'm not (?:so )?sure|nonsense|(?:he|she|they)(?:'s|'re| is| are) wrong|not true)\b"
+            r"i'm not (?:so )?sure|nonsense|(?:he|she|they)(?:'s|'re| is| are) wrong|not true|"
+            r"(?:he|she|they)(?:'s|'re| is| are)? (?:exaggerat\w*|overstat\w*))\b"
         ),
         unsure=_re(r"^(?:i )?(?:don't|do not) know\b|^(?:i )?dunno\b|^no idea\b|^not sure\b"),
         picked=(
@@ -136,7 +137,8 @@ GRAMMARS: dict[str, ClaimGrammar] = {
         ),
         disagrees=_re(
             r"^(?:mais )?(?:je ne suis pas d['’]accord|je ne suis pas convaincue?|"
-            r"je ne (?:le )?crois pas|n['’]importe quoi|(?:il|elle|ils|elles) (?:a|ont) tort)\b"
+            r"je ne (?:le )?crois pas|n['’]importe quoi|(?:il|elle|ils|elles) (?:a|ont) tort|"
+            r"(?:il|elle|ils|elles) exag[èe]r\w*)\b"
         ),
         unsure=_re(r"^(?:je ne sais pas|je sais pas|aucune idée|bof)\b"),
         picked=(
@@ -165,7 +167,7 @@ GRAMMARS: dict[str, ClaimGrammar] = {
         agrees=_re(r"^(?:y )?tiene(?:n)? razón\b|^estoy de acuerdo\b|^es verdad\b"),
         disagrees=_re(
             r"^(?:pero )?(?:yo )?no estoy (?:tan )?(?:de acuerdo|seguro|segura)\b|^no es verdad\b|"
-            r"^se equivoca(?:n)?\b"
+            r"^se equivoca(?:n)?\b|^(?:él |ella )?exagera(?:n)?\b"
         ),
         unsure=_re(r"^(?:no sé|ni idea)\b"),
         picked=(
@@ -199,7 +201,7 @@ GRAMMARS: dict[str, ClaimGrammar] = {
         ),
         disagrees=_re(
             r"^(?:aber )?(?:ich sehe das anders|ich bin (?:da )?anderer meinung|das stimmt nicht|"
-            r"(?:er|sie) (?:irrt|irren) sich|quatsch)\b"
+            r"(?:er|sie) (?:irrt|irren) sich|quatsch|(?:er|sie) übertreib(?:t|en))\b"
         ),
         unsure=_re(r"^(?:ich weiß (?:es )?nicht|keine ahnung)\b"),
         picked=(
@@ -230,7 +232,7 @@ GRAMMARS: dict[str, ClaimGrammar] = {
         agrees=_re(r"^(?:e )?ha(?:nno)? ragione\b|^sono d['’]accordo\b|^è vero\b"),
         disagrees=_re(
             r"^(?:ma )?(?:non sono d['’]accordo|non ne sono (?:così )?(?:sicuro|sicura)|"
-            r"si sbaglia(?:no)?|non è vero)\b"
+            r"si sbaglia(?:no)?|non è vero|esagera(?:no)?)\b"
         ),
         unsure=_re(r"^(?:non (?:lo )?so|non saprei|boh)\b"),
         picked=(
@@ -260,7 +262,7 @@ GRAMMARS: dict[str, ClaimGrammar] = {
         agrees=_re(r"^(?:e )?(?:ele|ela|eles|elas) (?:tem|têm) razão\b|^concordo\b|^é verdade\b"),
         disagrees=_re(
             r"^(?:mas )?(?:não concordo|discordo|não é verdade|(?:ele|ela|eles|elas) (?:está|"
-            r"estão) errad[oa]s?)\b"
+            r"estão) errad[oa]s?|(?:ele |ela )?exagera(?:m)?)\b"
         ),
         unsure=_re(r"^(?:não sei|sei lá|nem sei)\b"),
         picked=(
@@ -299,7 +301,7 @@ GRAMMARS: dict[str, ClaimGrammar] = {
         ),
         disagrees=_re(
             r"^(?:а )?(?:я (?:с этим )?не согласен|я (?:с этим )?не согласна|я так не думаю|"
-            r"это неправда|(?:он|она|они) (?:ошибается|ошибаются))\b"
+            r"это неправда|(?:он|она|они) (?:ошибается|ошибаются|преувеличива\w+))\b"
         ),
         unsure=_re(r"^(?:ну )?(?:не знаю|без понятия)\b"),
         picked=(

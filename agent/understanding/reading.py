@@ -549,6 +549,9 @@ def _reported_view(rest: str, topic: str, language: str) -> OpeningReading | Non
         own = _own_claim_in(verdict, language)
         if own is not None:  # "I disagree: e-scooters are safer than bikes." - that one it is
             return _claim(own, topic, language)
+        marked = claims.opinion_in(verdict, language)  # "I think he's wrong", "По-моему, он прав"
+        if marked is not None and not marked.denied:
+            verdict = marked.claim
         if rules.disagrees.match(verdict):
             denied = claims.frame(claim, language)
             return _reading(OpeningKind.CLAIM, language, topic or _topic_from(claim), claim, denied)
