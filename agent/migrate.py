@@ -11,6 +11,7 @@ already created, and docs/deployment.md says how to repair that.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import time
@@ -18,15 +19,39 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Connection, Engine, inspect, text
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from agent.adapters.aws import PasswordSource, database_password_source
-from agent.adapters.sql.engine import make_engine
-from agent.errors import ConfigError
-from agent.settings import load_settings
+class _AlembicChatter(logging.Filter):
+    """Alembic's set-up chatter, kept out of the log unless the log level is debug: one INFO
+    line per plugin it sets up when imported ("setup plugin alembic.autogenerate.*", seven of
+    them) and two about its SQL dialect on every run. Its "Running upgrade" lines stay."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING or logging.getLogger().isEnabledFor(logging.DEBUG):
+            return True
+        if record.name == "alembic.runtime.plugins":
+            return False
+        return not record.getMessage().startswith(("Context impl ", "Will assume "))
+
+
+def _filter_alembic_chatter() -> None:
+    for name in ("alembic.runtime.plugins", "alembic.runtime.migration"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _AlembicChatter) for f in logger.filters):
+            logger.addFilter(_AlembicChatter())
+
+
+# Before the first import of alembic, which logs the plugin lines as it loads.
+_filter_alembic_chatter()
+
+from alembic import command  # noqa: E402
+from alembic.config import Config  # noqa: E402
+from sqlalchemy import Connection, Engine, inspect, text  # noqa: E402
+from sqlalchemy.exc import OperationalError, SQLAlchemyError  # noqa: E402
+
+from agent.adapters.aws import PasswordSource, database_password_source  # noqa: E402
+from agent.adapters.sql.engine import make_engine  # noqa: E402
+from agent.errors import ConfigError  # noqa: E402
+from agent.settings import load_settings  # noqa: E402
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "adapters" / "sql" / "migrations"
 LOCK_NAME = "kopichat_migrate"
