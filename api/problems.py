@@ -58,11 +58,11 @@ RETRY_AFTER_S: dict[type[KopichatError], int] = {
     DatabaseUnavailable: 2,
     DeadlineExceeded: 1,
 }
-_RETRY_SAFE = " Nothing of this turn was stored; it is safe to retry."
+_RETRY_SAFE = "Nothing of this turn was stored; it is safe to retry."
 # What to do next, after the error's own sentence.
 _NEXT_STEP: dict[type[KopichatError], str] = {
     ConversationNotFound: (
-        ' To start a new conversation, send "conversation_id": null (or leave it out).'
+        'To start a new conversation, send "conversation_id": null (or leave it out).'
     ),
 }
 
@@ -95,9 +95,10 @@ def problem_body(
 def kopichat_problem(exc: KopichatError) -> tuple[int, dict[str, Any], int | None]:
     """Status, problem body and Retry-After seconds (or None) of one of our errors."""
     status = _STATUS_OF.get(type(exc), 500)
-    detail = str(exc) + _NEXT_STEP.get(type(exc), "")
+    sentences = [str(exc), _NEXT_STEP.get(type(exc), "")]
     if status in (503, 504):
-        detail += _RETRY_SAFE
+        sentences.append(_RETRY_SAFE)
+    detail = " ".join(_as_sentence(s) for s in sentences if s)
     if isinstance(exc, ModelBusy):
         retry_after: int | None = exc.retry_after_s
     else:
@@ -105,6 +106,11 @@ def kopichat_problem(exc: KopichatError) -> tuple[int, dict[str, Any], int | Non
     if status == 500:
         log.error("configuration fault: %s", exc)
     return status, problem_body(status, exc.code, detail), retry_after
+
+
+def _as_sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
 def problem(
