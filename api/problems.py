@@ -202,6 +202,8 @@ def body_fault(exc: RequestValidationError, content_type: str | None) -> str | N
         if loc == ("body",) and kind in _NOT_AN_OBJECT:
             if not _is_json(content_type):
                 sent = f"Content-Type {content_type}" if content_type else "no Content-Type"
+                if content_type and content_type.startswith("application/x-www-form-urlencoded"):
+                    sent += " (what curl -d sends without -H 'content-type: application/json')"
                 return f"The request body must be JSON, but it came with {sent}. {SEND_JSON}"
             return f"The request body must be a JSON object, not a list or a value. {SEND_JSON}"
     return None

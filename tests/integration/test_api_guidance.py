@@ -89,6 +89,7 @@ def test_a_form_encoded_body_is_told_to_send_json(client: httpx.Client) -> None:
     )
     detail = problem_of(answer, 422, "validation_error")["detail"]
     assert "Content-Type application/x-www-form-urlencoded" in detail
+    assert "curl -d" in detail
     assert "Content-Type: application/json" in detail
     assert "dictionary" not in detail
 
