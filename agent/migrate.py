@@ -18,6 +18,31 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from agent.adapters.aws import PasswordSource, database_password_source
+from agent.adapters.sql.engine import make_engine
+from agent.errors import ConfigError
+from agent.settings import load_settings
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "adapters" / "sql" / "migrations"
+LOCK_NAME = "kopichat_migrate"
+DEFAULT_LOCK_TIMEOUT_S = 240.0
+# Limits of the migration's own engine, not the service's (KOPICHAT_DB_TIMEOUT_S, 3 s): a run
+# waits in GET_LOCK for up to its lock timeout, and one DDL statement on a big table may take
+# minutes. With the service's read timeout both ended in error 2013 (Lost connection).
+CONNECT_TIMEOUT_S = 10.0
+STATEMENT_TIMEOUT_S = 300.0
+
+
+class MigrationLocked(Exception):
+    """Another migration held the lock for longer than this run would wait."""
 
 
 class _AlembicChatter(logging.Filter):
@@ -34,40 +59,17 @@ class _AlembicChatter(logging.Filter):
 
 
 def _filter_alembic_chatter() -> None:
+    """Called before alembic is first imported (here, lazily), which logs the plugin lines."""
     for name in ("alembic.runtime.plugins", "alembic.runtime.migration"):
         logger = logging.getLogger(name)
         if not any(isinstance(f, _AlembicChatter) for f in logger.filters):
             logger.addFilter(_AlembicChatter())
 
 
-# Before the first import of alembic, which logs the plugin lines as it loads.
-_filter_alembic_chatter()
-
-from alembic import command  # noqa: E402
-from alembic.config import Config  # noqa: E402
-from sqlalchemy import Connection, Engine, inspect, text  # noqa: E402
-from sqlalchemy.exc import OperationalError, SQLAlchemyError  # noqa: E402
-
-from agent.adapters.aws import PasswordSource, database_password_source  # noqa: E402
-from agent.adapters.sql.engine import make_engine  # noqa: E402
-from agent.errors import ConfigError  # noqa: E402
-from agent.settings import load_settings  # noqa: E402
-
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "adapters" / "sql" / "migrations"
-LOCK_NAME = "kopichat_migrate"
-DEFAULT_LOCK_TIMEOUT_S = 240.0
-# Limits of the migration's own engine, not the service's (KOPICHAT_DB_TIMEOUT_S, 3 s): a run
-# waits in GET_LOCK for up to its lock timeout, and one DDL statement on a big table may take
-# minutes. With the service's read timeout both ended in error 2013 (Lost connection).
-CONNECT_TIMEOUT_S = 10.0
-STATEMENT_TIMEOUT_S = 300.0
-
-
-class MigrationLocked(Exception):
-    """Another migration held the lock for longer than this run would wait."""
-
-
 def alembic_config(connection: Connection | None = None) -> Config:
+    _filter_alembic_chatter()
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     if connection is not None:
@@ -76,7 +78,10 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def upgrade(connection: Connection | None = None, revision: str = "head") -> None:
-    command.upgrade(alembic_config(connection), revision)
+    config = alembic_config(connection)
+    from alembic import command
+
+    command.upgrade(config, revision)
 
 
 def migrate_connection(connection: Connection) -> None:
@@ -99,7 +104,10 @@ def migrate_connection(connection: Connection) -> None:
             if "owner" in columns
             else "0001"
         )
-        command.stamp(alembic_config(connection), adopted)
+        config = alembic_config(connection)
+        from alembic import command
+
+        command.stamp(config, adopted)
     upgrade(connection)
 
 
