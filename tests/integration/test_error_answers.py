@@ -5,9 +5,9 @@ event only what fails after it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,8 @@ import httpx
 import pytest
 
 from agent.errors import ModelUnavailable
-from tests.fakes import ScriptedResponder
+from agent.ports import OnToken
+from tests.fakes import ResponderCall, ScriptedResponder
 from tests.integration.app_server import serving_with
 
 pytestmark = pytest.mark.slow
@@ -26,13 +27,30 @@ PROBLEM_JSON = "application/problem+json"
 WAIT_LIMIT_S = 20.0  # hang guard, not a speed target
 
 
-@pytest.fixture
-def responder() -> ScriptedResponder:
-    return ScriptedResponder()
+class GatedResponder(ScriptedResponder):
+    """While `gated`, each call waits for the test to open the gate, on a worker thread so that
+    the server goes on answering other requests meanwhile."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gated = False
+        self.waiting = threading.Event()
+        self.gate = threading.Event()
+
+    async def _answer(self, call: ResponderCall, on_token: OnToken | None = None) -> str:
+        if self.gated:
+            self.waiting.set()
+            await asyncio.to_thread(self.gate.wait, WAIT_LIMIT_S)
+        return await super()._answer(call, on_token)
 
 
 @pytest.fixture
-def base_url(responder: ScriptedResponder, tmp_path: Path) -> Iterator[str]:
+def responder() -> GatedResponder:
+    return GatedResponder()
+
+
+@pytest.fixture
+def base_url(responder: GatedResponder, tmp_path: Path) -> Iterator[str]:
     with serving_with(responder, tmp_path, KOPICHAT_CORS_ORIGINS=ORIGIN) as url:
         yield url
 
@@ -52,7 +70,7 @@ def events_of(response: httpx.Response) -> list[tuple[str, Any]]:
 
 
 def test_an_unexpected_error_is_a_problem_that_an_allowed_origin_can_read(
-    responder: ScriptedResponder, base_url: str
+    responder: GatedResponder, base_url: str
 ) -> None:
     responder.fail_with = RuntimeError("a bug")
     with httpx.Client(base_url=base_url, timeout=30) as client:
@@ -76,7 +94,7 @@ def test_an_unexpected_error_is_a_problem_that_an_allowed_origin_can_read(
 
 
 def test_a_failure_after_the_first_token_is_an_error_event(
-    responder: ScriptedResponder, base_url: str
+    responder: GatedResponder, base_url: str
 ) -> None:
     with httpx.Client(base_url=base_url, timeout=30) as client:
         opened = client.post("/api/chat", json={"message": "Tea beats coffee."})
@@ -98,25 +116,22 @@ def test_a_failure_after_the_first_token_is_an_error_event(
 
 
 def test_a_turn_already_running_is_a_409_before_the_stream_starts(
-    responder: ScriptedResponder, base_url: str
+    responder: GatedResponder, base_url: str
 ) -> None:
     with httpx.Client(base_url=base_url, timeout=30) as client:
         opened = client.post("/api/chat", json={"message": "Tea beats coffee."})
         conversation = opened.json()["conversation_id"]
-        responder.delay_s = 3.0  # the next turn "thinks" this long, holding its conversation
-        calls_before = len(responder.calls)
+        responder.gated = True  # the next turn holds its conversation until the gate opens
         body = {"conversation_id": conversation, "message": "Coffee wakes me up."}
         first: list[httpx.Response] = []
         running = threading.Thread(target=lambda: first.append(client.post("/api/chat", json=body)))
         running.start()
-        give_up = time.monotonic() + WAIT_LIMIT_S
-        while len(responder.calls) == calls_before:  # until the model is working on it
-            assert time.monotonic() < give_up, "the first turn never reached the model"
-            time.sleep(0.02)
+        assert responder.waiting.wait(WAIT_LIMIT_S), "the first turn never reached the model"
         second = client.post(
             "/api/chat/stream",
             json={"conversation_id": conversation, "message": "And another thing."},
         )
+        responder.gate.set()
         running.join()
     assert second.status_code == 409, second.text
     assert second.headers["content-type"] == PROBLEM_JSON
