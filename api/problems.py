@@ -184,6 +184,10 @@ def readable_message(error: Mapping[str, Any]) -> str:
     message = str(error.get("msg", ""))
     if kind == "string_pattern_mismatch" and loc and loc[-1] in _PATTERN_MESSAGES:
         return _PATTERN_MESSAGES[str(loc[-1])]
+    if kind == "json_invalid":
+        return f"not valid JSON: {error.get('ctx', {}).get('error', message)}"
+    if loc == ("body",) and kind in _NOT_AN_OBJECT:
+        return "the body must be a JSON object"
     return message.removeprefix("Value error, ")
 
 
@@ -207,6 +211,14 @@ def body_fault(exc: RequestValidationError, content_type: str | None) -> str | N
                 return f"The request body must be JSON, but it came with {sent}. {SEND_JSON}"
             return f"The request body must be a JSON object, not a list or a value. {SEND_JSON}"
     return None
+
+
+def _located(error: Mapping[str, Any]) -> str:
+    """`body.message: Field required`; a message that names its field already stands alone."""
+    loc, message = error["loc"], str(error["msg"])
+    if loc and message.startswith(f"{loc[-1]} "):
+        return message
+    return f"{'.'.join(map(str, loc))}: {message}"
 
 
 def _position(document: Any, offset: int) -> str:
@@ -264,7 +276,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         errors = _clean_validation_errors(exc)
         detail = body_fault(exc, request.headers.get("content-type"))
         if detail is None:
-            summary = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors[:3])
+            summary = "; ".join(_located(e) for e in errors[:3])
             detail = f"The request is not valid: {summary}"
         return problem(422, "validation_error", detail, errors)
 
