@@ -11,15 +11,15 @@ already created, and docs/deployment.md says how to repair that.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
@@ -27,6 +27,9 @@ from agent.adapters.aws import PasswordSource, database_password_source
 from agent.adapters.sql.engine import make_engine
 from agent.errors import ConfigError
 from agent.settings import load_settings
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "adapters" / "sql" / "migrations"
 LOCK_NAME = "kopichat_migrate"
@@ -42,7 +45,31 @@ class MigrationLocked(Exception):
     """Another migration held the lock for longer than this run would wait."""
 
 
+class _AlembicChatter(logging.Filter):
+    """Alembic's set-up chatter, kept out of the log unless the log level is debug: one INFO
+    line per plugin it sets up when imported ("setup plugin alembic.autogenerate.*", seven of
+    them) and two about its SQL dialect on every run. Its "Running upgrade" lines stay."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING or logging.getLogger().isEnabledFor(logging.DEBUG):
+            return True
+        if record.name == "alembic.runtime.plugins":
+            return False
+        return not record.getMessage().startswith(("Context impl ", "Will assume "))
+
+
+def _filter_alembic_chatter() -> None:
+    """Called before alembic is first imported (here, lazily), which logs the plugin lines."""
+    for name in ("alembic.runtime.plugins", "alembic.runtime.migration"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _AlembicChatter) for f in logger.filters):
+            logger.addFilter(_AlembicChatter())
+
+
 def alembic_config(connection: Connection | None = None) -> Config:
+    _filter_alembic_chatter()
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     if connection is not None:
@@ -51,7 +78,10 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def upgrade(connection: Connection | None = None, revision: str = "head") -> None:
-    command.upgrade(alembic_config(connection), revision)
+    config = alembic_config(connection)
+    from alembic import command
+
+    command.upgrade(config, revision)
 
 
 def migrate_connection(connection: Connection) -> None:
@@ -74,7 +104,10 @@ def migrate_connection(connection: Connection) -> None:
             if "owner" in columns
             else "0001"
         )
-        command.stamp(alembic_config(connection), adopted)
+        config = alembic_config(connection)
+        from alembic import command
+
+        command.stamp(config, adopted)
     upgrade(connection)
 
 

@@ -3,8 +3,12 @@ needed (Mangum runs with lifespan off)."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from importlib.resources import files
+
+from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, Response
 
 from agent.bootstrap import Services, build_services
 from agent.settings import Settings, load_settings
@@ -12,13 +16,20 @@ from api.access import AccessMiddleware
 from api.body_limit import BodyLimitMiddleware
 from api.logs import configure_logging
 from api.page import include_debate_page, load_debate_page
-from api.problems import install_problem_handlers
+from api.problems import install_problem_handlers, problem
 from api.request_context import RequestContextMiddleware
 from api.routes import TAG, include_routes
 from api.schemas import chat_request_model
 
 _CORS_HEADERS = ["content-type", "idempotency-key", "x-api-key", "x-request-id"]
 _CORS_EXPOSED = ["x-request-id", "retry-after", "idempotent-replayed"]
+# The docs page's script and style come from an installed package (fastapi-offline, MIT, which
+# ships Swagger UI's build, Apache-2.0), not from a CDN: Kopichat needs no network.
+_DOCS_ASSETS = files("fastapi_offline") / "static"
+_DOCS_ASSET_TYPES = {
+    "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+    "swagger-ui.css": "text/css; charset=utf-8",
+}
 
 
 def create_app(services: Services) -> FastAPI:
@@ -32,11 +43,14 @@ def create_app(services: Services) -> FastAPI:
             "the bot argues that side for the whole conversation."
         ),
         openapi_tags=[{"name": TAG, "description": "The debate API."}],
+        docs_url=None,  # served by include_offline_docs instead, without a CDN
+        redoc_url=None,  # ReDoc loads its logo from a CDN: one docs page is enough
     )
     app.state.services = services
     install_problem_handlers(app)
     include_routes(app, chat_request_model(settings.max_message_chars), api_keys=api_keys)
     include_debate_page(app, load_debate_page(settings.max_message_chars))
+    include_offline_docs(app)
     # Added innermost first: a request meets them in the reverse order.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(
@@ -57,6 +71,34 @@ def create_app(services: Services) -> FastAPI:
         access_log=settings.access_log,
     )
     return app
+
+
+def include_offline_docs(app: FastAPI) -> None:
+    """`/docs` (Swagger UI) with its assets served by this app. Under a stage prefix (Lambda
+    behind API Gateway) every URL starts with the request's root_path."""
+    assets = {name: (_DOCS_ASSETS / name).read_bytes() for name in _DOCS_ASSET_TYPES}
+    no_favicon = "data:,"  # no request for one, and nothing to serve
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{app.title} - Swagger UI",
+            swagger_js_url=f"{root}/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}/docs/assets/swagger-ui.css",
+            swagger_favicon_url=no_favicon,
+        )
+
+    @app.get("/docs/assets/{name}", include_in_schema=False)
+    async def docs_asset(name: str) -> Response:
+        if name not in assets:
+            return problem(404, "not_found", "Not Found")
+        return Response(
+            assets[name],
+            media_type=_DOCS_ASSET_TYPES[name],
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
 
 
 def app_from_environment(settings: Settings | None = None) -> FastAPI:

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import Send
@@ -57,7 +58,13 @@ RETRY_AFTER_S: dict[type[KopichatError], int] = {
     DatabaseUnavailable: 2,
     DeadlineExceeded: 1,
 }
-_RETRY_SAFE = " Nothing of this turn was stored; it is safe to retry."
+_RETRY_SAFE = "Nothing of this turn was stored; it is safe to retry."
+# What to do next, after the error's own sentence.
+_NEXT_STEP: dict[type[KopichatError], str] = {
+    ConversationNotFound: (
+        'To start a new conversation, send "conversation_id": null (or leave it out).'
+    ),
+}
 
 RETRY_AFTER_HEADER = {
     "description": "Seconds to wait before retrying.",
@@ -88,9 +95,10 @@ def problem_body(
 def kopichat_problem(exc: KopichatError) -> tuple[int, dict[str, Any], int | None]:
     """Status, problem body and Retry-After seconds (or None) of one of our errors."""
     status = _STATUS_OF.get(type(exc), 500)
-    detail = str(exc)
+    sentences = [str(exc), _NEXT_STEP.get(type(exc), "")]
     if status in (503, 504):
-        detail += _RETRY_SAFE
+        sentences.append(_RETRY_SAFE)
+    detail = " ".join(_as_sentence(s) for s in sentences if s)
     if isinstance(exc, ModelBusy):
         retry_after: int | None = exc.retry_after_s
     else:
@@ -98,6 +106,11 @@ def kopichat_problem(exc: KopichatError) -> tuple[int, dict[str, Any], int | Non
     if status == 500:
         log.error("configuration fault: %s", exc)
     return status, problem_body(status, exc.code, detail), retry_after
+
+
+def _as_sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
 def problem(
@@ -148,6 +161,79 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return responses
 
 
+SEND_JSON = (
+    'Send a JSON object such as {"conversation_id": null, "message": "..."} '
+    "with the header Content-Type: application/json."
+)
+# Validation messages that would otherwise show a regular expression, by the field they name.
+_PATTERN_MESSAGES = {
+    "conversation_id": (
+        "conversation_id must be a UUID as returned by the first call, "
+        'e.g. "3f0f1c9e-8f5a-4a51-9a43-2f1c6f0b8e21"; send null to start a new conversation'
+    ),
+    "Idempotency-Key": "Idempotency-Key must be 1-255 printable ASCII characters, no spaces",
+    "cursor": "cursor must be the next_cursor of the page before",
+}
+_NOT_AN_OBJECT = {"model_attributes_type", "dict_type", "model_type"}
+
+
+def readable_message(error: Mapping[str, Any]) -> str:
+    """Pydantic's message, in words where it would show a pattern or a prefix."""
+    loc = tuple(error.get("loc", ()))
+    kind = error.get("type", "")
+    message = str(error.get("msg", ""))
+    if kind == "string_pattern_mismatch" and loc and loc[-1] in _PATTERN_MESSAGES:
+        return _PATTERN_MESSAGES[str(loc[-1])]
+    if kind == "json_invalid":
+        return f"not valid JSON: {error.get('ctx', {}).get('error', message)}"
+    if loc == ("body",) and kind in _NOT_AN_OBJECT:
+        return "the body must be a JSON object"
+    return message.removeprefix("Value error, ")
+
+
+def body_fault(exc: RequestValidationError, content_type: str | None) -> str | None:
+    """A sentence for a body that is not a JSON object at all (form-encoded, text, broken
+    JSON, none), saying what to send instead; None when the body is an object."""
+    for error in exc.errors():
+        loc = tuple(error.get("loc", ()))
+        kind = error.get("type", "")
+        if kind == "json_invalid" and len(loc) == 2 and isinstance(loc[1], int):
+            where = _position(exc.body, loc[1])
+            what = str(error.get("ctx", {}).get("error", "JSON decode error"))
+            return f"The request body is not valid JSON: {what[:1].lower()}{what[1:]} {where}."
+        if loc == ("body",) and kind == "missing":
+            return f"The request has no body. {SEND_JSON}"
+        if loc == ("body",) and kind in _NOT_AN_OBJECT:
+            if not _is_json(content_type):
+                sent = f"Content-Type {content_type}" if content_type else "no Content-Type"
+                if content_type and content_type.startswith("application/x-www-form-urlencoded"):
+                    sent += " (what curl -d sends without -H 'content-type: application/json')"
+                return f"The request body must be JSON, but it came with {sent}. {SEND_JSON}"
+            return f"The request body must be a JSON object, not a list or a value. {SEND_JSON}"
+    return None
+
+
+def _located(error: Mapping[str, Any]) -> str:
+    """`body.message: Field required`; a message that names its field already stands alone."""
+    loc, message = error["loc"], str(error["msg"])
+    if loc and message.startswith(f"{loc[-1]} "):
+        return message
+    return f"{'.'.join(map(str, loc))}: {message}"
+
+
+def _position(document: Any, offset: int) -> str:
+    if not isinstance(document, str):
+        return f"at character {offset + 1}"
+    line = document.count("\n", 0, offset) + 1
+    column = offset - document.rfind("\n", 0, offset)
+    return f"at line {line}, column {column}"
+
+
+def _is_json(content_type: str | None) -> bool:
+    media = (content_type or "").split(";")[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
 def _allowed_methods(request: Request) -> list[str]:
     methods: set[str] = set()
     for route in _all_routes(request.app.router.routes):
@@ -171,7 +257,7 @@ def _clean_validation_errors(exc: RequestValidationError) -> list[dict[str, Any]
     return [
         {
             "loc": list(error.get("loc", ())),
-            "msg": error.get("msg", ""),
+            "msg": readable_message(error),
             "type": error.get("type", ""),
         }
         for error in exc.errors()
@@ -186,16 +272,21 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem(status, body["code"], body["detail"], headers=headers)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = _clean_validation_errors(exc)
-        summary = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors[:3])
-        return problem(422, "validation_error", f"The request is not valid: {summary}", errors)
+        detail = body_fault(exc, request.headers.get("content-type"))
+        if detail is None:
+            summary = "; ".join(_located(e) for e in errors[:3])
+            detail = f"The request is not valid: {summary}"
+        return problem(422, "validation_error", detail, errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 400:
             # FastAPI's answer to a body it cannot decode (e.g. not UTF-8): the contract says 422.
-            return problem(422, "validation_error", "The request body is not valid JSON.")
+            return problem(
+                422, "validation_error", f"The request body is not valid UTF-8 JSON. {SEND_JSON}"
+            )
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
@@ -206,5 +297,39 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error: %s", type(exc).__name__)
-        return problem(500, "internal_error", "Something went wrong on our side.")
+        return unexpected_problem(exc)
+
+
+def unexpected_problem(exc: Exception) -> JSONResponse:
+    log.error("unhandled error: %s", type(exc).__name__, exc_info=exc)
+    return problem(500, "internal_error", "Something went wrong on our side.")
+
+
+class ProblemRoute(APIRoute):
+    """A route that answers an unexpected error itself, with the 500 problem.
+
+    Starlette hands an `Exception` handler to its outermost middleware, outside CORS, and the
+    request-context middleware answers what escapes the app there too: a browser on an allowed
+    origin would get no CORS headers and see a network error instead of the problem. Answered
+    here, inside every middleware, the 500 gets its CORS headers like any other answer. Errors
+    that have a handler of their own (validation, HTTP, Kopichat errors) go on to it."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def answer(request: Request) -> Response:
+            try:
+                return await handle(request)
+            except Exception as exc:
+                if _has_own_handler(request, exc):
+                    raise
+                return unexpected_problem(exc)
+
+        return answer
+
+
+def _has_own_handler(request: Request, exc: Exception) -> bool:
+    return any(
+        isinstance(key, type) and key is not Exception and isinstance(exc, key)
+        for key in request.app.exception_handlers
+    )

@@ -15,7 +15,7 @@ from agent.ports import OnToken
 from agent.use_case import DebateTurns
 from api.access import owner_of
 from api.lambda_budget import turn_budget_s
-from api.problems import REQUEST_ID_HEADER, problem, problem_responses
+from api.problems import REQUEST_ID_HEADER, ProblemRoute, problem, problem_responses
 from api.schemas import (
     UUID_PATTERN,
     ChatMessage,
@@ -24,7 +24,7 @@ from api.schemas import (
     ConversationView,
     Status,
 )
-from api.turn_stream import turn_events
+from api.turn_stream import open_turn_stream
 
 TAG = "kopichat"
 PAGE_LIMIT_MAX = 200
@@ -110,8 +110,9 @@ def build_router(request_model: type[ChatRequestBase], *, api_keys: bool) -> API
     guards: list[Any] = [Depends(_request_id_header)]
     if api_keys:  # declared only when the server asks for keys, so the schema tells the truth
         guards.append(Depends(APIKeyHeader(name="X-API-Key", auto_error=False)))
-    api = APIRouter(tags=[TAG], dependencies=guards)
-    open_routes = APIRouter(tags=[TAG], dependencies=[Depends(_request_id_header)])
+    api = APIRouter(tags=[TAG], dependencies=guards, route_class=ProblemRoute)
+    # No parameters here, so FastAPI declares no 422 for them: these routes cannot answer one.
+    open_routes = APIRouter(tags=[TAG], route_class=ProblemRoute)
 
     @api.post(
         "/api/chat",
@@ -166,10 +167,14 @@ def build_router(request_model: type[ChatRequestBase], *, api_keys: bool) -> API
             'Events: `token` (data `{"text": ...}`, the reply as the model writes it), then '
             "one `done` (data: exactly the POST /api/chat response body, the reply as stored) "
             "or one `error` (data: the problem+json body, with `retry_after` where a "
-            "Retry-After header would be). Requests that are not valid get their problem+json "
-            "answer with its status, as on POST /api/chat. A client that disconnects does not "
-            "cancel the turn: it is stored whole, or not at all if it fails. On AWS Lambda the "
-            "response is buffered and arrives in one piece."
+            "Retry-After header would be). Nothing is sent before the turn's first event: a "
+            "request that is not valid, or a turn that fails before its first event (unknown "
+            "conversation, another turn running, Idempotency-Key in use or reused, turn cap, "
+            "model or database down, deadline), gets its problem+json answer with its real "
+            "status, as on POST /api/chat; `error` events carry only failures after the first "
+            "event. A client that disconnects does not cancel the turn: it is stored whole, or "
+            "not at all if it fails. On AWS Lambda the response is buffered and arrives in one "
+            "piece."
         ),
         response_class=EventSourceResponse,
         responses={
@@ -179,7 +184,7 @@ def build_router(request_model: type[ChatRequestBase], *, api_keys: bool) -> API
                 "content": {"text/event-stream": {"schema": _SSE_EVENT}},
                 "headers": {"X-Request-ID": REQUEST_ID_HEADER},
             },
-            **problem_responses(401, 413, 422, 429, 500),
+            **problem_responses(401, 404, 409, 413, 422, 429, 500, 503, 504),
         },
     )
     async def chat_stream(
@@ -189,7 +194,7 @@ def build_router(request_model: type[ChatRequestBase], *, api_keys: bool) -> API
         services: ServicesDep,
         http: Request,
         idempotency_key: IdempotencyKey = None,
-    ) -> EventSourceResponse:
+    ) -> Response:
         request: ChatRequestBase = body
         budget_s = turn_budget_s(http.scope, services.settings.timeout_s)
 
@@ -209,7 +214,9 @@ def build_router(request_model: type[ChatRequestBase], *, api_keys: bool) -> API
             )
             return response.model_dump(mode="json")
 
-        return EventSourceResponse(turn_events(run_turn, shape), ping=15)
+        # Raises (and so answers with the real status) when the turn fails before its first event.
+        events = await open_turn_stream(run_turn, shape)
+        return EventSourceResponse(events, ping=15)
 
     @api.get(
         "/api/conversations/{conversation_id}",
@@ -270,7 +277,13 @@ def build_router(request_model: type[ChatRequestBase], *, api_keys: bool) -> API
         await turns.delete(conversation_id, owner=owner)
         return Response(status_code=204)
 
-    @open_routes.get("/health", operation_id="health", response_model=Status, summary="Liveness")
+    @open_routes.get(
+        "/health",
+        operation_id="health",
+        response_model=Status,
+        summary="Liveness",
+        responses=_ok_with_headers("The process is up.", {"X-Request-ID": REQUEST_ID_HEADER}),
+    )
     async def health() -> Status:
         return Status(status="ok")
 
@@ -279,7 +292,10 @@ def build_router(request_model: type[ChatRequestBase], *, api_keys: bool) -> API
         operation_id="ready",
         response_model=Status,
         summary="Readiness: the database answers and has the schema",
-        responses=problem_responses(503),
+        responses={
+            **_ok_with_headers("The database answers.", {"X-Request-ID": REQUEST_ID_HEADER}),
+            **problem_responses(503),
+        },
     )
     async def ready(services: ServicesDep) -> Status | object:
         try:

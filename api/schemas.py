@@ -8,9 +8,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, create_model
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-ConversationId = Annotated[
-    StrictStr, Field(pattern=UUID_PATTERN, examples=["3f0f1c9e-8f5a-4a51-9a43-2f1c6f0b8e21"])
-]
+EXAMPLE_ID = "3f0f1c9e-8f5a-4a51-9a43-2f1c6f0b8e21"
+ConversationId = Annotated[StrictStr, Field(pattern=UUID_PATTERN, examples=[EXAMPLE_ID])]
 
 
 class ChatRequestBase(BaseModel):
@@ -18,7 +17,10 @@ class ChatRequestBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
     conversation_id: ConversationId | None = Field(
         default=None,
-        description="Null or absent to start a new conversation. Matched without regard to case.",
+        description=(
+            "The conversation's id: a UUID, as returned by the first call. Null or absent to "
+            "start a new conversation. Matched without regard to case."
+        ),
     )
     message: StrictStr
 
@@ -51,7 +53,9 @@ class ChatMessage(BaseModel):
 
 
 class ChatResponse(BaseModel):
-    conversation_id: str
+    conversation_id: str = Field(
+        description="The conversation's id (a UUID): send it with every following message."
+    )
     message: list[ChatMessage] = Field(
         description="The most recent messages, oldest first; the bot's new reply is last."
     )
@@ -81,12 +85,42 @@ class Status(BaseModel):
     status: str
 
 
+# Every `code` a problem can carry, with its status and meaning. README.md's error table lists
+# the same codes (a test holds the two, and the codes raised in agent/ and api/, together).
+PROBLEM_CODES: dict[str, str] = {
+    "unauthorized": "401: API keys are on and X-API-Key is missing or wrong",
+    "conversation_not_found": "404: the conversation_id is unknown, deleted, or another key's",
+    "not_found": "404: no such path",
+    "method_not_allowed": "405: the path exists but not with this method (see Allow)",
+    "turn_in_progress": "409: another turn of the conversation is still running",
+    "idempotency_key_in_use": "409: the first request with this Idempotency-Key still runs",
+    "turn_cap_reached": "409: the conversation has had KOPICHAT_MAX_TURNS turns",
+    "body_too_large": "413: the body is over KOPICHAT_MAX_BODY_BYTES",
+    "validation_error": "422: the request is not valid; `detail` says what to change",
+    "idempotency_key_mismatch": "422: the Idempotency-Key was used with another request",
+    "rate_limited": "429: over KOPICHAT_RATE_LIMIT",
+    "internal_error": "500: an unexpected error on the server",
+    "config_error": "500: a configuration fault on the server",
+    "http_error": "another HTTP error of the framework, named by `status`",
+    "database_unavailable": "503: the database failed or did not answer in time",
+    "model_unavailable": "503: the model failed after its retries",
+    "model_busy": "503: the offline model's wait queue is full",
+    "deadline_exceeded": "504: the turn ran past KOPICHAT_TIMEOUT_S",
+}
+
+
 class Problem(BaseModel):
     """RFC 9457 problem details, with a stable machine-readable `code`."""
 
     type: str
     title: str
     status: int
-    detail: str
-    code: str
-    errors: list[dict[str, object]] | None = None
+    detail: str = Field(description="What went wrong and what to do about it, in words.")
+    code: str = Field(
+        description="Stable and machine-readable, one of: "
+        + "; ".join(f"`{code}` ({meaning})" for code, meaning in PROBLEM_CODES.items())
+        + "."
+    )
+    errors: list[dict[str, object]] | None = Field(
+        default=None, description="For validation_error: each fault, with `loc` and `msg`."
+    )

@@ -1,5 +1,11 @@
 """`POST /api/chat/stream`: one turn as server-sent events.
 
+Nothing is sent until the turn's first event: a turn that fails before it (an unknown
+conversation, another turn running, an Idempotency-Key in use or reused, the turn cap, the model
+or the database down, the deadline) gets its real status and problem+json, exactly as on
+`POST /api/chat`. Once the first event is out the status is 200, and a later failure is an
+`error` event.
+
 Events, in order:
 - `token`, data `{"text": "..."}`: the next piece of the reply as the model writes it (the first
   carries the started answer, for models that are given one). Held back a few words by the stance
@@ -39,12 +45,18 @@ _RUNNING: set[asyncio.Task[None]] = set()
 Event = dict[str, str]
 
 
-async def turn_events(
+async def open_turn_stream(
     run_turn: Callable[[OnToken], Awaitable[TurnResult]],
     shape: Callable[[TurnResult], dict[str, Any]],
 ) -> AsyncIterator[Event]:
-    """Run the turn in its own task and yield its events until the final one."""
-    events: asyncio.Queue[Event] = asyncio.Queue()
+    """Start the turn in its own task and wait for its first event.
+
+    A turn that fails before its first event (an unknown conversation, a turn already running,
+    an Idempotency-Key in use or reused, the turn cap, the model or the database down, the
+    deadline) raises its error here, before a byte of the response is sent: the route answers
+    it with its real status and problem+json, as POST /api/chat does. After that the status is
+    200 and a failure can only be an `error` event. Returns the events, the first included."""
+    events: asyncio.Queue[Event | BaseException] = asyncio.Queue()
 
     def on_token(text: str) -> None:
         if text == RESTART:
@@ -55,25 +67,41 @@ async def turn_events(
     async def turn() -> None:
         try:
             result = await run_turn(on_token)
-            final = {"event": "done", "data": json.dumps(shape(result), ensure_ascii=False)}
-        except KopichatError as exc:
-            _status, body, retry_after = kopichat_problem(exc)
-            note(code=body["code"])
-            if retry_after is not None:
-                body["retry_after"] = retry_after
-            final = {"event": "error", "data": json.dumps(body, ensure_ascii=False)}
         except Exception as exc:
-            log.exception("unhandled error in a streamed turn: %s", type(exc).__name__)
-            body = problem_body(500, "internal_error", "Something went wrong on our side.")
-            note(code="internal_error")
-            final = {"event": "error", "data": json.dumps(body)}
-        events.put_nowait(final)
+            events.put_nowait(exc)
+            return
+        events.put_nowait({"event": "done", "data": json.dumps(shape(result), ensure_ascii=False)})
 
     task = asyncio.create_task(turn())
     _RUNNING.add(task)
     task.add_done_callback(_RUNNING.discard)
+    first = await events.get()
+    if isinstance(first, BaseException):
+        raise first
+    return _events_from(first, events)
+
+
+async def _events_from(
+    first: Event, events: asyncio.Queue[Event | BaseException]
+) -> AsyncIterator[Event]:
+    item: Event | BaseException = first
     while True:
-        event = await events.get()
-        yield event
-        if event["event"] not in {"token", "restart"}:
+        if isinstance(item, BaseException):
+            yield _error_event(item)
             return
+        yield item
+        if item["event"] == "done":
+            return
+        item = await events.get()
+
+
+def _error_event(exc: BaseException) -> Event:
+    if isinstance(exc, KopichatError):
+        _status, body, retry_after = kopichat_problem(exc)
+        if retry_after is not None:
+            body["retry_after"] = retry_after
+    else:
+        log.error("unhandled error in a streamed turn: %s", type(exc).__name__, exc_info=exc)
+        body = problem_body(500, "internal_error", "Something went wrong on our side.")
+    note(code=body["code"])
+    return {"event": "error", "data": json.dumps(body, ensure_ascii=False)}

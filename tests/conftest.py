@@ -84,6 +84,7 @@ def running_server(
     full_env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": os.environ.get("HOME", "/root"),
+        "PYTHONPATH": str(ROOT),  # this checkout's code, whichever checkout the venv installed
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "KOPICHAT_ACCESS_LOG": "false",

@@ -1,5 +1,7 @@
 """`POST /api/chat/stream` over a real uvicorn: token events, then the final event whose data is
-exactly the `/api/chat` body for the same turn; errors as events; a client that disconnects
+exactly the `/api/chat` body for the same turn; what fails before the first event answered with
+its real status, as on `/api/chat` (tests/integration/test_error_answers.py has the failures
+after it, as `error` events); a client that disconnects
 mid-stream leaves the turn stored whole. On the fake model, the OpenAI path (the loopback mock
 streams) and the offline model."""
 
@@ -99,17 +101,28 @@ def test_a_three_turn_debate_streams_and_ends_with_the_chat_body(fake_server: Se
         assert len(stored["messages"]) == 6  # three turns, nothing twice
 
 
-def test_errors_are_events_and_invalid_requests_keep_their_status(fake_server: Server) -> None:
+def test_what_fails_before_the_first_event_gets_its_status_as_on_chat(
+    fake_server: Server,
+) -> None:
     with httpx.Client(base_url=fake_server.base_url, timeout=30) as client:
         unknown = {"conversation_id": str(uuid.uuid4()), "message": "Hello?"}
-        kind, problem = check_shape(stream_turn(client, unknown))
-        assert kind == "error"
-        assert problem["status"] == 404
-        assert problem["code"] == "conversation_not_found"
+        streamed = client.post("/api/chat/stream", json=unknown)
+        plain = client.post("/api/chat", json=unknown)
+        assert streamed.status_code == plain.status_code == 404
+        assert streamed.headers["content-type"] == "application/problem+json"
+        assert streamed.json() == plain.json()
+        assert streamed.json()["code"] == "conversation_not_found"
         invalid = client.post("/api/chat/stream", json={"message": ""})
         assert invalid.status_code == 422
         assert invalid.headers["content-type"] == "application/problem+json"
         assert invalid.json()["code"] == "validation_error"
+        # An Idempotency-Key reused for another message: refused before any event.
+        key = {"Idempotency-Key": f"stream-{uuid.uuid4()}"}
+        used = client.post("/api/chat/stream", json={"message": OPENING}, headers=key)
+        assert used.status_code == 200
+        reused = client.post("/api/chat/stream", json={"message": "Other."}, headers=key)
+        assert reused.status_code == 422, reused.text
+        assert reused.json()["code"] == "idempotency_key_mismatch"
 
 
 def test_the_stream_is_declared_in_openapi(fake_server: Server) -> None:

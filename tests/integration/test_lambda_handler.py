@@ -161,6 +161,15 @@ def test_docs_under_a_stage_load_the_schema_under_that_stage(
     assert docs["statusCode"] == 200
     page = str(docs["body"])
     assert f"url: '{root}/openapi.json'" in page, page
+    # Swagger UI's script comes from this API under the same stage, as text (not base64).
+    assert f'src="{root}/docs/assets/swagger-ui-bundle.js"' in page, page
+    script = handler(
+        build_event(shape, "GET", "/docs/assets/swagger-ui-bundle.js", content_type=None),
+        lambda_context(),
+    )
+    assert script["statusCode"] == 200
+    assert str(response_header(script, "content-type")).startswith("text/javascript")
+    assert script["isBase64Encoded"] is False
     schema = handler(build_event(shape, "GET", "/openapi.json"), lambda_context())
     assert schema["statusCode"] == 200
     document = response_json(schema)
