@@ -117,7 +117,10 @@ GRAMMARS: dict[str, ClaimGrammar] = {
             r"à mon avis,?|selon moi,?|pour moi,?|personnellement,?|franchement,?|"
             r"honnêtement,?)\s*(?:que\s+|qu['’])?"
         ),
-        denial=_re(r"^\s*(?:je ne (?:pense|crois|trouve) pas|je doute)\s*(?:que\s+|qu['’])"),
+        denial=_re(  # spoken French drops the "ne": "je crois pas que"
+            r"^\s*(?:je (?:ne |n['’])?(?:pense|crois|trouve|suis) pas (?:du tout )?"
+            r"(?:convaincue?\s+|sûre?\s+|certaine?\s+)?|je doute)\s*(?:que\s+|qu['’])"
+        ),
         denial_keeps_mood=False,
         asks_view=_re(
             r"^(?:est-ce que )?(?:tu penses|tu crois|tu trouves|vous pensez|vous croyez|"
@@ -154,7 +157,10 @@ GRAMMARS: dict[str, ClaimGrammar] = {
             r"^\s*(?:(?:yo )?(?:creo|pienso|opino)|estoy (?:seguro|segura|convencido|"
             r"convencida)(?: de)?|en mi opinión,?|para mí,?|personalmente,?)\s*(?:que\s+)?"
         ),
-        denial=_re(r"^\s*(?:no (?:creo|pienso|opino|estoy de acuerdo en)|dudo)\s+(?:de\s+)?que\s+"),
+        denial=_re(
+            r"^\s*(?:no (?:creo|pienso|opino|estoy de acuerdo en|estoy (?:nada )?(?:convencid[oa]|"
+            r"segur[oa]))|dudo)\s+(?:de\s+)?que\s+"
+        ),
         denial_keeps_mood=False,
         asks_view=_re(
             r"^(?:¿\s*)?(?:tú |usted )?(?:crees|piensas|cree|piensa|opinas)\s+que\s+(?P<t>.+)$"
@@ -186,8 +192,8 @@ GRAMMARS: dict[str, ClaimGrammar] = {
             r"nach|für mich|ehrlich gesagt)\s*,?\s*(?:(?:davon\s*,?\s*)?dass\s+)?"
         ),
         denial=_re(
-            r"^\s*(?:ich (?:denke|glaube|finde|meine) nicht|ich bezweifle|ich bin nicht "
-            r"(?:sicher|überzeugt))\s*,?\s*(?:(?:davon\s*,?\s*)?dass\s+)?"
+            r"^\s*(?:ich (?:denke?|glaube?|finde|meine) nicht|ich bezweifle|ich bin (?:mir )?nicht "
+            r"(?:so )?(?:sicher|überzeugt))\s*,?\s*(?:(?:davon\s*,?\s*)?dass\s+)?"
         ),
         denial_keeps_mood=True,
         asks_view=_re(r"^(?:glaubst|denkst|findest|meinst) du\s*,?\s*(?:dass\s+)?(?P<t>.+)$"),
@@ -218,7 +224,10 @@ GRAMMARS: dict[str, ClaimGrammar] = {
             r"convinta)|"
             r"secondo me,?|per me,?|a mio parere,?)\s*(?:che\s+)?"
         ),
-        denial=_re(r"^\s*(?:non (?:penso|credo)|dubito)\s+che\s+"),
+        denial=_re(
+            r"^\s*(?:non (?:penso|credo|sono (?:per niente )?(?:convint[oa]|sicur[oa]|cert[oa]))|"
+            r"dubito)\s+che\s+"
+        ),
         denial_keeps_mood=False,
         asks_view=_re(
             r"^(?:secondo te|per te|tu pensi che|pensi che|credi che|"
@@ -248,7 +257,10 @@ GRAMMARS: dict[str, ClaimGrammar] = {
             r"^\s*(?:(?:eu )?(?:acho|penso|creio|acredito)|tenho certeza(?: de)?|estou "
             r"(?:convencido|convencida)(?: de)?|na minha opinião,?|para mim,?)\s*(?:que\s+)?"
         ),
-        denial=_re(r"^\s*(?:não (?:acho|penso|creio|acredito)|duvido)\s+(?:de\s+)?que\s+"),
+        denial=_re(
+            r"^\s*(?:não (?:acho|penso|creio|acredito|estou (?:nada )?(?:convencid[oa]|segur[oa]|"
+            r"cert[oa]))|duvido)\s+(?:de\s+)?que\s+"
+        ),
         denial_keeps_mood=False,
         asks_view=_re(
             r"^(?:será que|você acha que|vc acha q|tu achas que|acha que|"
@@ -281,8 +293,8 @@ GRAMMARS: dict[str, ClaimGrammar] = {
             r"на мой взгляд)\s*,?\s*(?:что\s+)?"
         ),
         denial=_re(
-            r"^\s*(?:я не (?:думаю|считаю|верю|уверена|уверен)|я сомневаюсь|сомневаюсь)\s*,?\s*"
-            r"(?:(?:в том\s*,\s*)?что\s+)?"
+            r"^\s*(?:(?:я )?не (?:думаю|считаю|верю|уверена|уверен)|я сомневаюсь|сомневаюсь)"
+            r"\s*,?\s*(?:(?:в том\s*,\s*)?что\s+)?"
         ),
         denial_keeps_mood=True,
         asks_view=_re(
@@ -330,6 +342,12 @@ _QUESTION_START = re.compile(
     r"est-ce)\b",
     re.I,
 )
+
+
+def unsure(text: str) -> bool:
+    """Whether a (lower-case) message says "I don't know" in any language Kopichat reads: a
+    one-word "boh" or "bof" is too short to tell its language by."""
+    return any(rules.unsure.match(text) for rules in GRAMMARS.values())
 
 
 def asks_what(question: str) -> bool:

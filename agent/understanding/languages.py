@@ -189,6 +189,12 @@ def indicative(clause: str, language: str) -> str | None:
     return clause[: match.start()] + replacement + clause[match.end() :]
 
 
+# An impersonal modal and an infinitive: negated, a perfective infinitive must turn imperfective.
+_RUSSIAN_MODAL_INFINITIVE = re.compile(
+    r"(?:нужно|надо|можно|следует|стоит)\s+\w+(?:ть|ти|чь)\b", re.I
+)
+
+
 def negate_single_verb(claim: str, language: str) -> str | None:
     """The claim negated in place, when it has exactly one of the known verbs (None otherwise):
     its negation taken out, or one put in."""
@@ -203,6 +209,8 @@ def negate_single_verb(claim: str, language: str) -> str | None:
         return claim[: negated.start()] + claim[negated.end() :]
     verb = found[0]
     before, word, after = claim[: verb.start()], verb.group(0), claim[verb.end() :]
+    if language == "ru" and _RUSSIAN_MODAL_INFINITIVE.match(f"{word}{after}"):
+        return None  # "нужно отменить" -> "не нужно отменять": the aspect changes too
     if grammar.negate == "french":
         particle = "n'" if _VOWEL_START.match(word) else "ne "
         return f"{before}{particle}{word} pas{after}"
@@ -213,6 +221,12 @@ def negate_single_verb(claim: str, language: str) -> str | None:
 
 
 _GERMAN_PRONOUNS = frozenset("man es er sie wir ihr du ich das dies".split())
+
+
+def verb_first(clause: str) -> bool:
+    """Whether a German clause opens with one of the known finite verbs."""
+    first = clause.split()[:1]
+    return bool(first) and first[0].lower() in GRAMMARS["de"].verbs
 
 
 def verb_second(question: str) -> str:
@@ -234,6 +248,25 @@ def verb_second(question: str) -> str:
     subject = " ".join(rest[:end])
     subject = subject[:1].upper() + subject[1:]
     return " ".join([subject, verb.lower(), *rest[end:]])
+
+
+_FRENCH_INVERSION = re.compile(
+    r"(?<!\w)(?P<v>\w+)-(?:t-)?(?P<p>il|elle|on|ils|elles|je|tu|nous|vous)(?!\w)", re.I
+)
+
+
+def french_statement(question: str) -> str:
+    """A French question with an inverted subject as the statement that answers yes: "Faut-il
+    X" -> "Il faut X"; "Les trottinettes sont-elles dangereuses" -> "Les trottinettes sont
+    dangereuses" (the noun is the subject, the pronoun only repeats it)."""
+    inverted = _FRENCH_INVERSION.search(question)
+    if inverted is None:
+        return question
+    before, after = question[: inverted.start()].strip(), question[inverted.end() :]
+    if before:
+        return f"{before} {inverted['v']}{after}"
+    pronoun = inverted["p"]
+    return f"{pronoun[:1].upper()}{pronoun[1:].lower()} {inverted['v'].lower()}{after}"
 
 
 def main_clause_order(clause: str, language: str) -> str:

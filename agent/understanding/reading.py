@@ -104,7 +104,7 @@ _LEAD_IN = re.compile(
 )
 _COMPARISON = re.compile(
     r"^(?:which is better\s*[:,]?\s*|what(?:'s| is) better\s*[:,]?\s*)?"
-    r"(?P<a>[^,:?]+?)\s+(?:vs\.?|versus|v\.|or|ou|o|oder|или)\s+(?P<b>[^,:?]+?)\s*\??$",
+    r"(?P<a>[^,:?]+?)\s+(?P<or>vs\.?|versus|v\.|or|ou|o|oder|или)\s+(?P<b>[^,:?]+?)\s*\??$",
     re.I,
 )
 _LIKES = re.compile(
@@ -133,8 +133,8 @@ _PROBLEMS = re.compile(
 )
 # Words that start a message without saying anything: "so... self-driving taxis", "Bof, …".
 _FILLER = re.compile(
-    r"^(?:so|well|um+|uh+|hmm+|ok(?:ay)?|honestly|bof|boh|alors|bon|bueno|pues|also|allora|"
-    r"então|ну|ладно)\b\s*[.,!?…]*\s+",
+    r"^(?:so|well|um+|uh+|hmm+|ok(?:ay)?|honestly|bof|boh|alors|bon|euh|heu|bueno|pues|also|"
+    r"ähm|äh|tja|allora|então|ну|ладно|эм)\b\s*[.,!?…]*\s+",
     re.I,
 )
 # "Federer is overrated, period.": emphasis, not part of the claim.
@@ -144,6 +144,19 @@ _EMPHASIS = re.compile(
     re.I,
 )
 _PRONOUN_START = re.compile(r"^(?:it|this|that|they|these|those|he|she)\b", re.I)
+# A claim about "this" or "that" with nothing before it to say what: the bot asks.
+_DEMONSTRATIVE_START = re.compile(
+    r"^(?:ça|cela|ceci|dies|eso|esto|ello|ciò|isso|isto|aquilo)\b", re.I
+)
+
+
+def _demonstrative_subject(claim: str, language: str) -> bool:
+    """"Cela …", "Eso …", and German "Das" before a verb ("Das hat Spaß gemacht", not "Das
+    Fahrrad ist …")."""
+    said = claim.split()
+    if language == "de" and len(said) > 1 and said[0].lower() == "das":
+        return said[1].lower() in other.GRAMMARS["de"].verbs
+    return _DEMONSTRATIVE_START.match(claim) is not None
 _EXTRAPOSED = re.compile(r"^it (?:is|was|would be|will be)\b.*\b(?:to|that)\b", re.I)
 _REQUEST = re.compile(
     r"^(?:tell|write|give|show|explain|describe|list|summari[sz]e|translate|help|calculate|"
@@ -224,9 +237,8 @@ def read_opening(message: str) -> OpeningReading:
         return OpeningReading(kind, None, language)
     rest = _FILLER.sub("", " ".join(kept)) or " ".join(kept)
     language = detect_language(rest) or language
-    rules = claims.grammar(language)
-    if rules is not None and rules.unsure.match(_FILLER.sub("", clean(rest)).lower()):
-        return OpeningReading(OpeningKind.UNCLEAR, None, language)  # "I don't know"
+    if claims.unsure(_FILLER.sub("", clean(rest)).lower()):
+        return OpeningReading(OpeningKind.UNCLEAR, None, language)  # "I don't know", "boh"
 
     topic, rest = _context_first(rest, language)
     prefix = _TOPIC_PREFIX.match(rest)
@@ -287,7 +299,7 @@ def _context_first(text: str, language: str) -> tuple[str, str]:
             not first.endswith("?")
             and len(words(first)) <= 4
             and not _has_verb(first, language)
-            and _comparison_sides(first) is None
+            and _comparison_sides(first, language) is None
         ):
             topic, found = clean(_TOPIC_PREFIX.sub("", first)), found[1:]
         elif _FIRST_PERSON.match(first) and not _says_something(first, language):
@@ -317,12 +329,10 @@ def analyze_opening(message: str) -> Stance | None:
     return read_opening(message).stance
 
 
-def _comparison_sides(text: str) -> tuple[str, str] | None:
-    if claims.asks_what(text):
-        return None  # "Por que o futebol …": Portuguese "o" is "the" here, not "or"
+def _comparison_sides(text: str, language: str = "") -> tuple[str, str] | None:
     match = _COMPARISON.match(clean(text) + ("?" if text.rstrip().endswith("?") else ""))
-    if not match:
-        return None
+    if not match or (match["or"].lower() == "o" and language not in {"es", "it"}):
+        return None  # "o" is "or" only in Spanish and Italian ("Esquece o debate": "the")
     a, b = clean(match["a"]), clean(match["b"])
     if b.lower() in {"not", "no", "nicht", "non", "pas", "нет"} or re.search(r"[.!?]\s", b):
         return None  # "Pepsi vs. Coke. Go.": the second side ends at its sentence
@@ -335,7 +345,9 @@ def _comparison(text: str, language: str) -> OpeningReading | None:
     # "Paris vs. Marseille : quelle ville est la meilleure ?", "Pepsi vs. Coke. Go.": the
     # comparison is the first clause; what follows only asks for a pick.
     head = re.split(r"\s*[:,–—]\s+|\s+[–—]\s*", first_sentence(text))[0]
-    sides = _comparison_sides(text) or (_comparison_sides(head) if head != text else None)
+    sides = _comparison_sides(text, language) or (
+        _comparison_sides(head, language) if head != text else None
+    )
     if sides is None:
         return None
     a, b = sides
@@ -402,7 +414,7 @@ def _assigned_direction(given: str, direction: str, topic: str, language: str) -
     """'argue for cats' under 'Topic: cats vs dogs' -> 'Cats are better than dogs'."""
     if topic and given.lower() in {"it", "this", "that", "them"}:
         given = topic
-    sides = _comparison_sides(topic) if topic else None
+    sides = _comparison_sides(topic, language) if topic else None
     if sides:
         a, b = sides
         chosen = given.lower()
@@ -509,6 +521,8 @@ def _question_elsewhere(asked: str, language: str) -> OpeningReading | None:
     statement = clean(re.sub(r"^\s*(?:¿|est-ce que\s+|est-ce qu['’])", "", asked, flags=re.I))
     if language == "de":
         statement = other.verb_second(statement)
+    elif language == "fr":
+        statement = other.french_statement(statement)
     elif language == "ru":
         statement = re.sub(r"(?<=\w)\s+ли\b", "", statement, count=1, flags=re.I)
     if other.is_claim(statement, language) or len(statement.split()) >= 3:
@@ -598,6 +612,10 @@ def _claim(rest: str, topic: str, language: str) -> OpeningReading:
         marker = said.strip()[: len(said.strip()) - len(opinion.claim)]
         if re.search(r"\bdass\s*$", marker, re.I):
             claim = other.main_clause_order(claim, language)  # German "dass" clauses
+        elif language == "de" and other.verb_first(claim):
+            # "Meiner Meinung nach sollten Kinder …": after a fronted marker the verb comes
+            # first; the claim is the main clause "Kinder sollten …".
+            claim = other.verb_second(claim)
         if not rules.denial_keeps_mood:
             # "je ne pense pas que la télé rende …", "credo che sia …": the subjunctive of the
             # commonest verbs is made indicative; a denial of any other verb would not read as
@@ -618,6 +636,9 @@ def _claim(rest: str, topic: str, language: str) -> OpeningReading:
     # general negation.
     statement = said_as_sentence and len(claim.split()) >= (2 if language == "ru" else 4)
     if language != "en":
+        about_nothing = _FIRST_PERSON.match(claim) or _demonstrative_subject(claim, language)
+        if about_nothing and not asserted and claims.framed(claim, language) is None:
+            return unclear  # "je sais pas trop", "Das hat Spaß gemacht": nothing to debate
         if not asserted and not statement and not other.is_claim(claim, language):
             if len(claim.split()) <= _MAX_TOPIC_WORDS and not said_as_sentence:
                 return _reading(

@@ -141,6 +141,19 @@ _INSTRUCTION_PATTERNS = [
     r"\b(?:esqueça|esqueca|ignore)\b.{0,30}?\b(?:instruções|instrucoes|regras)",
     r"\bconcorde comigo\b",
     r"\bmude de assunto\b",
+    # Any of the languages: "from now on …", a new role ("You are now a translator", "Eres un
+    # asistente"), and "show me your instructions"
+    r"\b(?:à partir de maintenant|désormais|a partir de ahora|de ahora en adelante|ab jetzt|"
+    r"ab sofort|von nun an|d['’]ora in (?:poi|avanti)|da ora in poi|da adesso in poi|"
+    r"a partir de agora|de agora em diante|с этого момента|отныне)\b.{0,40}?(?:\b(?:tu|te|toi|vous|"
+    r"tú|du|dich|dir|ti|você|ты|тебе|вы)\b|répond|respond|antwort|rispond|отвеча)",
+    r"\b(?:tu es|vous êtes|eres|es usted|du bist|sie sind|sei|você é|tu és|ты|вы)\s+"
+    r"(?:maintenant\s+|ahora\s+|jetzt\s+|ora\s+|agora\s+|теперь\s+)?(?:un|une|uno|una|ein|eine|"
+    r"um|uma)?\s*(?:assistant|asistente|assistent|assistente|ассистент|помощник|traducteur|"
+    r"traductor|übersetzer|traduttore|tradutor|переводчик|chatbot|bot|ia|ki|ии)\b",
+    r"\b(?:montre|montrez|affiche|révèle|muestra|muéstrame|enséñame|revela|zeig|zeige|verrate|"
+    r"mostra|mostrami|rivela|mostre|me mostra|покажи|раскрой|выведи)\b.{0,40}?"
+    r"(?:instructions|consignes|instrucciones|anweisungen|istruzioni|instruções|инструкци|prompt)",
     # Russian
     r"(?:игнорируй|забудь|проигнорируй)\w*.{0,30}?(?:инструкци|правил|промпт)",
     r"системн\w* (?:промпт|подсказк|инструкци)",

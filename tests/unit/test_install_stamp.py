@@ -112,10 +112,26 @@ def test_another_llama_build_reinstalls(root: Path) -> None:
     assert "bash scripts/install-llama.sh .venv native" in out
 
 
-def test_a_missing_input_stops_make_with_one_line(root: Path) -> None:
+def test_a_missing_input_stops_the_install_with_one_line(root: Path) -> None:
     (root / "requirements.lock").unlink()
+    # For real, not a dry run: the stamp's first step fails before anything is installed.
     done = subprocess.run(
-        ["make", "-n", "test"], cwd=root, capture_output=True, text=True, timeout=60
+        ["make", "--no-print-directory", ".venv/.installed-portable"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode != 0
-    assert "kopichat: cannot hash" in done.stderr
+    assert "kopichat: cannot hash" in done.stdout + done.stderr
+    assert INSTALLS not in done.stdout
+    assert not (root / ".venv").exists()
+
+
+def test_targets_that_install_nothing_run_without_the_install_inputs(root: Path) -> None:
+    (root / "pyproject.toml").unlink()
+    done = subprocess.run(
+        ["make", "--no-print-directory", "help"], cwd=root, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "make run" in done.stdout
