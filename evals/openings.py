@@ -25,8 +25,9 @@ class OpeningVerdict:
 
 
 def _normal(text: str) -> str:
-    """Lower case, punctuation (hyphens too: "four-day" is "four day") as spaces."""
-    return " ".join(re.sub(r"[^\w' ]+", " ", text.lower().replace("’", "'")).split())
+    """Lower case, punctuation (hyphens too: "four-day" is "four day") as spaces, apostrophes
+    dropped ("can't" and a typed "cant" are the same word)."""
+    return " ".join(re.sub(r"[^\w ]+", " ", re.sub(r"['’]", "", text.lower())).split())
 
 
 def judge_opening(case: OpeningCase, thesis: str | None) -> OpeningVerdict:

@@ -82,19 +82,22 @@ GRAMMARS: dict[str, ClaimGrammar] = {
         denial_keeps_mood=True,
         asks_view=_re(r"^(?:do|would) you (?:think|believe|agree|reckon)\s+(?:that\s+)?(?P<t>.+)$"),
         presumes=_re(
-            r"^(?:don't|do not|wouldn't) you (?:think|believe|agree)\s+(?:that\s+)?(?P<t>.+)$"
+            r"^(?:(?:don't|do not|wouldn't) you (?:think|believe|agree)|(?:isn't|is it not) it "
+            r"(?:obvious|clear)|can(?:'t)? we (?:all )?agree|didn't we all learn)\s+(?:that\s+)?"
+            r"(?P<t>.+)$"
         ),
         reported=_re(
             r"^(?P<who>.{2,40}?)\s+(?:say|says|said|keep saying|keeps saying|think|thinks|claim|"
             r"claims|insist|insists|believe|believes)\s+(?:that\s+)?(?P<c>.+)$"
         ),
         agrees=_re(
-            r"^(?:honestly,?\s*)?(?:(?:he|she|they)(?:'s|'re| is| are) right|i agree|true|exactly|"
-            r"and (?:he|she|they)(?:'s|'re| is| are) right)\b"
+            r"^(?:honestly,?\s*)?(?:and )?(?:(?:he|she|they)(?:'s|'re| is| are| was| were)"
+            r"(?: \w+)? right|i agree|true|exactly)\b"
         ),
         disagrees=_re(
             r"^(?:honestly,?\s*)?(?:i (?:totally |strongly |completely )?disagree|i don't buy it|"
-            r"i'm not (?:so )?sure|nonsense|(?:he|she|they)(?:'s|'re| is| are) wrong|not true|"
+            r"i'm not (?:so )?sure|nonsense|(?:he|she|they)(?:'s|'re| is| are| was| were)(?: \w+)? "
+            r"wrong|not true|"
             r"(?:he|she|they)(?:'s|'re| is| are)? (?:exaggerat\w*|overstat\w*))\b"
         ),
         unsure=_re(r"^(?:i )?(?:don't|do not) know\b|^(?:i )?dunno\b|^no idea\b|^not sure\b"),
@@ -127,20 +130,22 @@ GRAMMARS: dict[str, ClaimGrammar] = {
             r"penses-tu|crois-tu|pensez-vous)\s+(?:que\s+|qu['’])(?P<t>.+)$"
         ),
         presumes=_re(
-            r"^(?:tu ne (?:penses|crois|trouves) pas|ne (?:penses|crois)-tu pas)\s+(?:que\s+|"
-            r"qu['’])(?P<t>.+)$"
+            r"^(?:tu ne (?:penses|crois|trouves) pas|ne (?:penses|crois)-tu pas|n['’]est-il pas "
+            r"(?:évident|clair)|(?:ce )?n['’]est pas évident)\s+(?:que\s+|qu['’])(?P<t>.+)$"
         ),
         reported=_re(
             r"^(?P<who>.{2,40}?)\s+(?:dit|disent|me dit|me disent|pense|pensent|affirme|"
             r"affirment|prétend|prétendent|répète|répètent)\s+(?:que\s+|qu['’])(?P<c>.+)$"
         ),
         agrees=_re(
-            r"^(?:et )?(?:il|elle|ils|elles) (?:a|ont) raison\b|^je suis d['’]accord\b|"
+            r"^(?:et )?(?:il|elle|ils|elles) (?:a|ont|avait|avaient)(?: \w+)? raison\b|"
+            r"^je suis d['’]accord\b|"
             r"^c['’]est vrai\b"
         ),
         disagrees=_re(
             r"^(?:mais )?(?:je ne suis pas d['’]accord|je ne suis pas convaincue?|"
-            r"je ne (?:le )?crois pas|n['’]importe quoi|(?:il|elle|ils|elles) (?:a|ont) tort|"
+            r"je ne (?:le )?crois pas|n['’]importe quoi|"
+            r"(?:il|elle|ils|elles) (?:a|ont)(?: \w+)? tort|"
             r"(?:il|elle|ils|elles) exag[èe]r\w*)\b"
         ),
         unsure=_re(r"^(?:je ne sais pas|je sais pas|aucune idée|bof)\b"),
@@ -165,12 +170,14 @@ GRAMMARS: dict[str, ClaimGrammar] = {
         asks_view=_re(
             r"^(?:¿\s*)?(?:tú |usted )?(?:crees|piensas|cree|piensa|opinas)\s+que\s+(?P<t>.+)$"
         ),
-        presumes=_re(r"^(?:¿\s*)?no (?:crees|piensas|cree)\s+que\s+(?P<t>.+)$"),
+        presumes=_re(
+            r"^(?:¿\s*)?no (?:crees|piensas|cree|es (?:obvio|evidente|claro))\s+que\s+(?P<t>.+)$"
+        ),
         reported=_re(
             r"^(?P<who>.{2,40}?)\s+(?:dice|dicen|me dice|me dicen|piensa|piensan|cree|creen|"
             r"asegura|aseguran|insiste en|insisten en)\s+que\s+(?P<c>.+)$"
         ),
-        agrees=_re(r"^(?:y )?tiene(?:n)? razón\b|^estoy de acuerdo\b|^es verdad\b"),
+        agrees=_re(r"^(?:y )?tiene(?:n)?(?: \w+)? razón\b|^estoy de acuerdo\b|^es verdad\b"),
         disagrees=_re(
             r"^(?:pero )?(?:yo )?no estoy (?:tan )?(?:de acuerdo|seguro|segura)\b|^no es verdad\b|"
             r"^se equivoca(?:n)?\b|^(?:él |ella )?exagera(?:n)?\b"
@@ -197,17 +204,23 @@ GRAMMARS: dict[str, ClaimGrammar] = {
         ),
         denial_keeps_mood=True,
         asks_view=_re(r"^(?:glaubst|denkst|findest|meinst) du\s*,?\s*(?:dass\s+)?(?P<t>.+)$"),
-        presumes=_re(r"^(?:glaubst|denkst|findest) du nicht\s*,?\s*(?:dass\s+)?(?P<t>.+)$"),
+        presumes=_re(
+            r"^(?:(?:glaubst|denkst|findest) du nicht|ist es nicht (?:offensichtlich|klar))\s*,?\s*"
+            r"(?:dass\s+)?(?P<t>.+)$"
+        ),
         reported=_re(
             r"^(?P<who>.{2,40}?)\s+(?:sagt|sagen|meint|meinen|glaubt|glauben|behauptet|"
             r"behaupten)\s*,?\s*(?:dass\s+)?(?P<c>.+)$"
         ),
         agrees=_re(
-            r"^(?:und )?(?:er|sie) (?:hat|haben) recht\b|^ich stimme (?:zu|dem zu)\b|^stimmt\b"
+            r"^(?:und )?(?:er|sie) (?:hat|haben|hatte|hatten)(?: \w+)? recht\b|"
+            r"^(?:da )?(?:hat|haben|hatte) (?:er|sie)(?: \w+)? recht\b|^ich stimme (?:zu|dem zu)\b|"
+            r"^stimmt\b"
         ),
         disagrees=_re(
             r"^(?:aber )?(?:ich sehe das anders|ich bin (?:da )?anderer meinung|das stimmt nicht|"
-            r"(?:er|sie) (?:irrt|irren) sich|quatsch|(?:er|sie) übertreib(?:t|en))\b"
+            r"(?:er|sie) (?:irrt|irren) sich|quatsch|(?:er|sie) übertreib(?:t|en)|"
+            r"(?:da )?(?:hat|liegt) (?:er|sie)(?: \w+)? (?:unrecht|falsch))\b"
         ),
         unsure=_re(r"^(?:ich weiß (?:es )?nicht|keine ahnung)\b"),
         picked=(
@@ -233,12 +246,14 @@ GRAMMARS: dict[str, ClaimGrammar] = {
             r"^(?:secondo te|per te|tu pensi che|pensi che|credi che|"
             r"tu credi che)\s*,?\s*(?P<t>.+)$"
         ),
-        presumes=_re(r"^non (?:pensi|credi|trovi) (?:anche tu )?che\s+(?P<t>.+)$"),
+        presumes=_re(
+            r"^non (?:pensi|credi|trovi|è (?:ovvio|chiaro|evidente)) (?:anche tu )?che\s+(?P<t>.+)$"
+        ),
         reported=_re(
             r"^(?P<who>.{2,40}?)\s+(?:dice|dicono|mi dice|mi dicono|pensa|pensano|sostiene|"
             r"sostengono|crede|credono)\s+che\s+(?P<c>.+)$"
         ),
-        agrees=_re(r"^(?:e )?ha(?:nno)? ragione\b|^sono d['’]accordo\b|^è vero\b"),
+        agrees=_re(r"^(?:e )?ha(?:nno)?(?: \w+)? ragione\b|^sono d['’]accordo\b|^è vero\b"),
         disagrees=_re(
             r"^(?:ma )?(?:non sono d['’]accordo|non ne sono (?:così )?(?:sicuro|sicura)|"
             r"si sbaglia(?:no)?|non è vero|esagera(?:no)?)\b"
@@ -266,12 +281,18 @@ GRAMMARS: dict[str, ClaimGrammar] = {
             r"^(?:será que|você acha que|vc acha q|tu achas que|acha que|"
             r"você acredita que)\s+(?P<t>.+)$"
         ),
-        presumes=_re(r"^(?:você|vc|tu) (?:não|nao) (?:acha|achas|acredita) (?:que|q)\s+(?P<t>.+)$"),
+        presumes=_re(
+            r"^(?:(?:você|vc|tu) (?:não|nao) (?:acha|achas|acredita)|"
+            r"não é (?:óbvio|claro|evidente)) (?:que|q)\s+(?P<t>.+)$"
+        ),
         reported=_re(
             r"^(?P<who>.{2,40}?)\s+(?:diz|dizem|me diz|acha|acham|afirma|afirmam|garante|"
             r"garantem)\s+que\s+(?P<c>.+)$"
         ),
-        agrees=_re(r"^(?:e )?(?:ele|ela|eles|elas) (?:tem|têm) razão\b|^concordo\b|^é verdade\b"),
+        agrees=_re(
+            r"^(?:e )?(?:ele|ela|eles|elas) (?:tem|têm|tinha)(?: \w+)? razão\b|^concordo\b|"
+            r"^é verdade\b"
+        ),
         disagrees=_re(
             r"^(?:mas )?(?:não concordo|discordo|não é verdade|(?:ele|ela|eles|elas) (?:está|"
             r"estão) errad[oa]s?|(?:ele |ela )?exagera(?:m)?)\b"
@@ -302,14 +323,16 @@ GRAMMARS: dict[str, ClaimGrammar] = {
             r"по-вашему)\s*,?\s*(?:что\s+)?(?P<t>.+)$"
         ),
         presumes=_re(
-            r"^(?:ты не думаешь|не кажется ли тебе|не кажется ли вам)\s*,?\s*(?:что\s+)?(?P<t>.+)$"
+            r"^(?:ты не думаешь|не кажется ли тебе|не кажется ли вам|разве не (?:очевидно|ясно))"
+            r"\s*,?\s*(?:что\s+)?(?P<t>.+)$"
         ),
         reported=_re(
             r"^(?P<who>.{2,40}?)\s+(?:говорит|говорят|считает|считают|думает|думают|утверждает|"
             r"утверждают)\s*,?\s*(?:что\s+)?(?P<c>.+)$"
         ),
         agrees=_re(
-            r"^(?:и )?(?:он|она|они) (?:прав|права|правы)\b|^согласен\b|^согласна\b|^это правда\b"
+            r"^(?:и )?(?:он|она|они)(?: \w+)? (?:прав|права|правы)\b|^согласен\b|^согласна\b|"
+            r"^это правда\b"
         ),
         disagrees=_re(
             r"^(?:а )?(?:я (?:с этим )?не согласен|я (?:с этим )?не согласна|я так не думаю|"
@@ -536,7 +559,7 @@ _LIST_WORDS = frozenset("and or et ou y o und oder e ou и или".split())
 # A segment that opens with one of these is governed by the clause before it ("I doubt, that
 # …", "Il faut, pour que …", "dass", "что"); so does a German "zu" clause ("…, ein Instrument
 # zu lernen").
-_GOVERNED = frozenset("that que qu che dass ob что чтобы".split())
+_GOVERNED = frozenset("que qu che dass ob что чтобы".split())
 _MAX_LEAD_IN_WORDS = 3
 
 
@@ -559,6 +582,8 @@ def _lead_in(segment: str, following: str, colon: bool) -> bool:
 
 def _governed(segment: str, language: str) -> bool:
     said = words(segment)
+    if language == "en":  # after a comma, English "that" is "that one" ("…, that's marketing")
+        return False
     return bool(set(said[:2]) & _GOVERNED) or (language == "de" and "zu" in said)
 
 

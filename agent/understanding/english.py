@@ -7,6 +7,8 @@ can ask the user instead of guessing.
 
 from __future__ import annotations
 
+import re
+
 from agent.understanding.language import words
 
 AUXILIARIES = frozenset(
@@ -57,6 +59,27 @@ CONTRACTIONS = {  # a negated auxiliary, and the auxiliary without its negation
     "doesn't": "does", "don't": "do", "didn't": "did", "mustn't": "must", "haven't": "have",
     "hasn't": "has", "hadn't": "had",
 }  # fmt: skip
+# Typed without the apostrophe ("i dont think", "its not", "im sure"): the same words.
+_NO_APOSTROPHE = re.compile(
+    r"\b(?:" + "|".join(c.replace("'", "") for c in CONTRACTIONS) + r"|im|ive|youre|theyre)\b",
+    re.I,
+)
+_WITH_APOSTROPHE = {
+    c.replace("'", ""): c for c in [*CONTRACTIONS, "i'm", "i've", "you're", "they're"]
+}
+
+
+def with_apostrophes(text: str) -> str:
+    """'i dont think' -> "i don't think"; "wont" -> "won't". The case of the first letter stays."""
+
+    def restore(match: re.Match[str]) -> str:
+        said = match.group(0)
+        full = _WITH_APOSTROPHE[said.lower()]
+        return full[:1].upper() + full[1:] if said[:1].isupper() else full
+
+    return _NO_APOSTROPHE.sub(restore, text)
+
+
 _PERSON_SWAP = {
     "i": "you", "me": "you", "my": "your", "mine": "yours", "myself": "yourself", "your": "my",
 }  # fmt: skip

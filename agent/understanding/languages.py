@@ -47,7 +47,7 @@ GRAMMARS: dict[str, Grammar] = {
             "pourrait va vont a ont fait font reste restent mérite méritent faut vaut aura auront "
             "avait avaient".split()
         ),
-        negated=re.compile(r"\b(?:ne\s+|n['’])(?P<v>\w+)\s+(?:pas|jamais|plus)\s+", re.I),
+        negated=re.compile(r"\b(?:ne\s+|n['’])(?P<v>\w+)\s+(?:pas|jamais|plus)(?:\s+|$)", re.I),
         rather="Mieux vaut {a} que {b}",
         negate="french",
         tense_endings="ait|aient|rait|raient|era|eront|ira|iront",

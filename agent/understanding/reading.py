@@ -81,6 +81,24 @@ _ASSIGNED_EN = [
         + r"(?:argue|defend|make the case|take the (?:side|position|view))\s+"
         + rf"{_THAT}(?P<t>.+)",
         r"\byour\s+(?:side|position|thesis|stance|view)\s*(?:is|:)\s*(?:that\s+)?(?P<t>.+)",
+        r"\b(?:you're|you are) on the side (?:that says\s+|of\s+)(?:that\s+)?(?P<t>.+)",
+        r"\btake the (?P<dir>contra|con|opposing|negative|pro|affirmative) side (?:on|of)\s+"
+        r"(?P<t>.+)",
+        # Any of the other languages: a verb of arguing addressed to the bot (imperative,
+        # infinitive, second person; "je défends", "ich verteidige" are the user's own side)
+        r"(?<!\bje )(?<!\bich )\b(?:défends|défendez|défendre|argumente[sz]?|argumenter|soutiens|"
+        r"soutenez|soutenir|prouve[sz]?|prouver|démontre[sz]?|démontrer|defiende|defienda[sn]?|"
+        r"defender|argumenta[rs]?|argumente[sn]?|sostén|sostener|demuestra|demostrar|demuestres|"
+        r"difendi|difendere|argomenta|argomentare|sostieni|sostenere|dimostra|dimostrare|"
+        r"defenda|defende|sustenta|sustente|provar|demonstre|demonstrar|verteidige|verteidigen|"
+        r"verteidigst|argumentiere|argumentieren|argumentierst|beweise|beweisen|vertrittst|"
+        r"докажи|доказать|докажешь|защищай|защищать|защитишь|отстаивай|отстаивать|"
+        r"аргументируй)\s*,?\s*(?:l['’]idée\s+|la idea de\s+|l['’]idea\s+|a ideia de\s+|"
+        r"die (?:idee|these)\s*,?\s*|идею\s*,?\s*)?(?:que\s+|qu['’]|che\s+|dass\s+|что\s+)"
+        r"(?P<t>.+)",
+        r"(?<!\bje )(?<!\bich )\b(?:argumente[sn]?|argumentar|argomenta(?:re)?|argumentier\w*|"
+        r"défend\w*|difend\w*|defend\w*|выступа\w*)\s+(?P<dir>a favor de|en contra de|contra|"
+        r"contro|a favore di|pour|contre|für|gegen|за|против)\s+(?P<t>.+)",
         r"\bplay (?:the )?devil'?s advocate\s*(?:on|for|:|,|-)?\s*(?P<t>.+)",
         _REQUEST_START + r"(?:tell me|explain)\s+why\s+(?P<t>.+)",
     )
@@ -151,12 +169,14 @@ _DEMONSTRATIVE_START = re.compile(
 
 
 def _demonstrative_subject(claim: str, language: str) -> bool:
-    """"Cela …", "Eso …", and German "Das" before a verb ("Das hat Spaß gemacht", not "Das
+    """ "Cela …", "Eso …", and German "Das" before a verb ("Das hat Spaß gemacht", not "Das
     Fahrrad ist …")."""
     said = claim.split()
     if language == "de" and len(said) > 1 and said[0].lower() == "das":
         return said[1].lower() in other.GRAMMARS["de"].verbs
     return _DEMONSTRATIVE_START.match(claim) is not None
+
+
 _EXTRAPOSED = re.compile(r"^it (?:is|was|would be|will be)\b.*\b(?:to|that)\b", re.I)
 _REQUEST = re.compile(
     r"^(?:tell|write|give|show|explain|describe|list|summari[sz]e|translate|help|calculate|"
@@ -237,6 +257,8 @@ def read_opening(message: str) -> OpeningReading:
         return OpeningReading(kind, None, language)
     rest = _FILLER.sub("", " ".join(kept)) or " ".join(kept)
     language = detect_language(rest) or language
+    if language == "en":
+        rest = en.with_apostrophes(rest)
     if claims.unsure(_FILLER.sub("", clean(rest)).lower()):
         return OpeningReading(OpeningKind.UNCLEAR, None, language)  # "I don't know", "boh"
 
@@ -371,9 +393,15 @@ def _with_topic_for_pronoun(thesis: str, topic: str, language: str = "en") -> st
 
 # "Argue for/against X" in the languages Kopichat reads.
 _DIRECTIONS = {
-    **dict.fromkeys(["for", "pour", "a favor de", "für", "dafür", "a favore di", "за"], "for"),
     **dict.fromkeys(
-        ["against", "contre", "en contra de", "gegen", "dagegen", "contro", "contra", "против"],
+        ["for", "pour", "a favor de", "für", "dafür", "a favore di", "за", "pro", "affirmative"],
+        "for",
+    ),
+    **dict.fromkeys(
+        [
+            *"against contre gegen dagegen contro contra против con opposing negative".split(),
+            "en contra de",
+        ],
         "against",
     ),
 }

@@ -422,3 +422,61 @@ def test_an_upside_down_question_mark_is_spanish() -> None:
     from agent.understanding.language import detect_language
 
     assert detect_language("¿Vale la pena?") == "es"
+
+
+@pytest.mark.parametrize(
+    ("message", "users_claim"),
+    [
+        # a rhetorical question presumes its claim
+        ("Isn't it obvious that cities need more bike lanes?", "cities need more bike lanes"),
+        ("¿No es evidente que el metro debería ser gratis?", "el metro debería ser gratis"),
+        # typed without apostrophes
+        ("i dont think remote work hurts careers", None),
+        # a comment after the claim, in English and French
+        ("Cereal is soup, that's just science.", "cereal is soup"),
+        ("Les enfants ne jouent plus dehors, c'est triste.", "les enfants ne jouent plus dehors"),
+    ],
+)
+def test_rhetorical_questions_typing_and_comments(message: str, users_claim: str | None) -> None:
+    stance = analyze_opening(message)
+    assert stance is not None
+    if users_claim is None:  # a denial: the bot argues what the user denies
+        assert "remote work hurts careers" in stance.thesis.lower()
+        assert "not" not in stance.thesis.lower()
+    else:
+        assert stance.antithesis is not None
+        assert stance.antithesis.lower().startswith(users_claim)
+
+
+@pytest.mark.parametrize(
+    ("message", "verdict_agrees"),
+    [
+        ("My aunt says tea beats coffee. She is totally right.", True),
+        ("Mon oncle dit que le vélo est dangereux. Il a complètement tort.", False),
+        ("Mein Chef meint, Meetings sind Zeitverschwendung. Da hat er recht.", True),
+    ],
+)
+def test_a_verdict_with_an_intensifier_or_inverted_is_read(
+    message: str, verdict_agrees: bool
+) -> None:
+    stance = analyze_opening(message)
+    assert stance is not None
+    # agreeing with the view: the bot argues against it; disagreeing: the bot argues the view
+    assert (stance.antithesis is not None and stance.thesis != stance.antithesis) is True
+    said = stance.thesis.lower()
+    negated = any(n in said for n in ("not", "pas", "faux", "nicht", "falsch", "keine"))
+    assert negated is verdict_agrees
+
+
+@pytest.mark.parametrize(
+    ("message", "thesis_has"),
+    [
+        ("Take the con side on rent control.", "rent control"),
+        ("Te toca defender que el metro debería ser gratis.", "el metro debería ser gratis"),
+        ("Ich will, dass du verteidigst, dass Kernkraft sicher ist.", "kernkraft ist sicher"),
+    ],
+)
+def test_a_side_given_to_the_bot_in_other_words(message: str, thesis_has: str) -> None:
+    stance = analyze_opening(message)
+    assert stance is not None
+    assert thesis_has in stance.thesis.lower()
