@@ -30,6 +30,14 @@ def _normal(text: str) -> str:
     return " ".join(re.sub(r"[^\w ]+", " ", re.sub(r"['’]", "", text.lower())).split())
 
 
+def _says(thesis: str, phrase: str) -> bool:
+    """Whether the thesis says a forbidden phrase. A phrase with a question mark ("laurea?":
+    the question restated as it was asked) is matched with it; others as normal words."""
+    if "?" in phrase:
+        return phrase.lower().replace("’", "'") in thesis.lower().replace("’", "'")
+    return _normal(phrase) in _normal(thesis)
+
+
 def judge_opening(case: OpeningCase, thesis: str | None) -> OpeningVerdict:
     """Compare what the bot fixed with the label: a side or none, and what the side says."""
     if thesis is None or not thesis.strip():
@@ -54,7 +62,7 @@ def judge_opening(case: OpeningCase, thesis: str | None) -> OpeningVerdict:
         return OpeningVerdict(case, thesis, tuple(problems))  # the general negation of the claim
     if case.one_of and not any(_normal(p) in said for p in case.one_of):
         problems.append(f"has none of {list(case.one_of)}")
-    problems += [f"says '{p}'" for p in case.must_not if _normal(p) in said]
+    problems += [f"says '{p}'" for p in case.must_not if _says(thesis, p)]
     return OpeningVerdict(case, thesis, tuple(problems))
 
 

@@ -63,6 +63,12 @@ _SMALL_TALK_WHOLE: dict[str, str] = {
     **dict.fromkeys(["مرحبا", "شكرا"], "ar"),
 }
 _MAX_SMALL_TALK_WORDS = 8
+_LAUGHTER = re.compile(r"^(?:(?:[hj]a){2,}h?|(?:he){2,}|(?:ха){2,}|(?:ах){2,}а?|k{3,}|x+d+)$")
+_THANKS = frozenset(
+    "thanks thank thx ty merci gracias danke grazie obrigado obrigada valeu спасибо".split()
+)
+_MAX_THANKS_WORDS = 6
+_CONTRAST_WORDS = frozenset("but however mais pero aber ma però mas но однако".split())
 
 
 def small_talk_language(text: str) -> str | None:
@@ -72,9 +78,17 @@ def small_talk_language(text: str) -> str | None:
         return ""
     if squeezed in _SMALL_TALK_WHOLE:
         return _SMALL_TALK_WHOLE[squeezed]
-    tokens = words(text)
+    tokens = [t for t in words(text) if not _LAUGHTER.match(t)]
     if not tokens:
-        return None
+        return ""
+    thanked = [t for t in tokens if t in _THANKS]
+    one_sentence = not re.search(r"[.!?]\s+\w", text.strip())
+    if thanked and one_sentence and len(tokens) <= _MAX_THANKS_WORDS:
+        # "Danke, hat Spaß gemacht!", "Jajaja buenísimo, gracias": thanks and a remark, not
+        # "Thanks, but cats are better" nor "Thanks! Cats are better."
+        if set(tokens) & _CONTRAST_WORDS:
+            return None
+        return _SMALL_TALK[thanked[0]]
     if len(tokens) > _MAX_SMALL_TALK_WORDS or any(t not in _SMALL_TALK for t in tokens):
         return None
     hints = [_SMALL_TALK[t] for t in tokens if _SMALL_TALK[t]]
@@ -147,10 +161,20 @@ _INSTRUCTION_PATTERNS = [
     r"ab sofort|von nun an|d['’]ora in (?:poi|avanti)|da ora in poi|da adesso in poi|"
     r"a partir de agora|de agora em diante|с этого момента|отныне)\b.{0,40}?(?:\b(?:tu|te|toi|vous|"
     r"tú|du|dich|dir|ti|você|ты|тебе|вы)\b|répond|respond|antwort|rispond|отвеча)",
-    r"\b(?:tu es|vous êtes|eres|es usted|du bist|sie sind|sei|você é|tu és|ты|вы)\s+"
-    r"(?:maintenant\s+|ahora\s+|jetzt\s+|ora\s+|agora\s+|теперь\s+)?(?:un|une|uno|una|ein|eine|"
-    r"um|uma)?\s*(?:assistant|asistente|assistent|assistente|ассистент|помощник|traducteur|"
-    r"traductor|übersetzer|traduttore|tradutor|переводчик|chatbot|bot|ia|ki|ии)\b",
+    r"\b(?:(?:tu es|vous êtes|eres|es usted|du bist|sie sind|sei|você é|tu és|ты|вы)\s+"
+    r"(?:maintenant\s+|ahora\s+|(?:ab )?jetzt\s+|ora\s+|agora\s+|теперь\s+)?|(?:maintenant|"
+    r"ahora|jetzt|ora|agora|теперь)\s+(?:tu es|eres|bist du|sei|você é|ты)\s+)(?:un|une|uno|una|"
+    r"ein|eine|um|uma|mon|ma|mi|mein|meine|il mio|la mia|meu|minha|мой|моя)?\s*(?:assistant|"
+    r"asistente|assistent|assistente|ассистент|помощник|traducteur|traductor|übersetzer|"
+    r"traduttore|tradutor|переводчик|chatbot|bot|ia|ki|ии|avocat|abogado|anwalt|avvocato|"
+    r"advogado|адвокат)\b",
+    # "pretend to be …" in the other languages
+    r"\b(?:fais comme si tu|faites comme si vous|haz como que|haga como que|finge que|finja que|"
+    r"fingi di|fai finta di|tu so,? als ob du|tun sie so,? als ob|притворись|представь,? что ты)\b",
+    r"\b(?:forget|oublie|oubliez|olvida|olvide|vergiss|vergessen sie|dimentica|esquece|esqueça|"
+    r"забудь|забудьте)\b.{0,30}?(?:\bbot\b|\brôle\b|\brol\b|\brolle\b|\bruolo\b|\bpapel\b|"
+    r"\bроль|\bбот)",
+    r"\bconcord[ae] comigo\b|\bdaqui (?:pra|para a) frente\b.{0,40}?\b(?:você|tu|te)\b",
     r"\b(?:montre|montrez|affiche|révèle|muestra|muéstrame|enséñame|revela|zeig|zeige|verrate|"
     r"mostra|mostrami|rivela|mostre|me mostra|покажи|раскрой|выведи)\b.{0,40}?"
     r"(?:instructions|consignes|instrucciones|anweisungen|istruzioni|instruções|инструкци|prompt)",
@@ -179,7 +203,7 @@ _SECOND_PERSON = {
     "es": "tú te ti tus usted contigo eres estás debes deberías puedes podrías tienes quieres",
     "de": "du dich dir dein deine deinen deinem deiner bist sollst solltest musst kannst",
     "it": "tu ti te tuo tua tuoi tue sei devi dovresti puoi potresti vuoi rispondi fai dici",
-    "pt": "você tu te ti teu tua contigo és deves deverias podes",
+    "pt": "você tu te ti teu tua seu sua contigo és deves deverias podes",
     "ru": "ты тебя тебе тобой твой твоя твои вы вас вам ваш ваша",
 }
 _SECOND_PERSON_WORDS = {
@@ -188,8 +212,9 @@ _SECOND_PERSON_WORDS = {
 # What a bot does in a conversation: agreeing, obeying, revealing, its rules, role and side.
 _BOT_CONDUCT = re.compile(
     r"\b(?:agree\w*|obey\w*|compl(?:y|ies)|conced\w*|admit\w*|reveal\w*|instructions?|prompts?|"
-    r"rules?|role|sides?|programm\w*|d['’]accord|raison|consignes?|règles?|instrucciones|reglas|"
-    r"razón|recht|zustimm\w*|anweisungen|regeln|ragione|istruzioni|regole|razão|regras|"
+    r"rules?|role|sides?|programm\w*|d['’]accord|raison|consignes?|règles?|instrucciones|reglas?|"
+    r"razón|recht|zustimm\w*|anweisungen|regeln|ragione|istruzioni|regole|razão|regras?|regel|"
+    r"regola|"
     r"instruções|concord\w*|соглас\w*|прав[аы]?|инструкци\w*|правил\w*)\b",
     re.I,
 )

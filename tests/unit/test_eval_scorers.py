@@ -99,22 +99,30 @@ def test_length_cut_off_repeat_language_and_topic() -> None:
     assert _check("The weather is nice today, isn't it?").on_topic_words is False
 
 
-def test_the_rules_score_at_least_90_percent_on_the_dev_part(
-    request: pytest.FixtureRequest,
-) -> None:
-    """A floor on the dev part, blind cases included. The locked test part is reported, not
+# Floors on the dev part, per group of writers: the first two (before the split, and blind),
+# and the two later ones whose cases joined when the rules were generalised on them.
+DEV_FLOORS = {("before-split", "blind"): 0.90, ("writer-3", "writer-4"): 0.75}
+
+
+def test_the_rules_keep_their_floors_on_the_dev_part(request: pytest.FixtureRequest) -> None:
+    """Floors on the dev part, blind cases included. The locked test part is reported, not
     asserted: its rate is what the rules are measured by (docs/evaluation.md)."""
     verdicts = score_rules(load_openings())
     rate = correct_rate(verdicts)
     assert rate is not None
-    wrong = [f"{v.case.message!r}: {'; '.join(v.problems)}" for v in verdicts if not v.correct]
     test_rate = correct_rate(score_rules(load_openings(OPENINGS_TEST_FILE)))
     report_figure(
         request.config,
         f"openings, rules: dev part {rate:.1%} ({sum(v.correct for v in verdicts)}/"
         f"{len(verdicts)}), locked test part {test_rate:.1%}",
     )
-    assert rate >= 0.90, wrong
+    assert {v.case.origin for v in verdicts} == {o for group in DEV_FLOORS for o in group}
+    for origins, floor in DEV_FLOORS.items():
+        part = [v for v in verdicts if v.case.origin in origins]
+        wrong = [f"{v.case.message!r}: {'; '.join(v.problems)}" for v in part if not v.correct]
+        part_rate = correct_rate(part)
+        assert part_rate is not None
+        assert part_rate >= floor, (origins, part_rate, wrong)
 
 
 def test_the_suites_have_the_shape_issue_8_asks_for() -> None:
