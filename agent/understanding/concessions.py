@@ -32,7 +32,7 @@ CONCESSIONS: dict[str, tuple[str, ...]] = {
         "i cannot deny", "i'll give you that", "i give up", "i surrender", "you got me",
         "agree to disagree", "both … have … merits", "both sides have merit",
         "both sides have a point", "its pros and cons", "their pros and cons", "a matter of taste",
-        "it's up to you", "each to their own", "call it a draw", "no single right answer",
+        "it's up to you", "each to their own", "no single right answer",
         "comes down to personal preference", "something to be said for both", "i take … back",
         "i overstated", "changed … my mind",
     ),
