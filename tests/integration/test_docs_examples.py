@@ -62,6 +62,18 @@ SKIP_RULES = [
         "make targets: each installs what is missing, then serves, tests, evaluates or "
         "benchmarks for minutes; this test starts the server that `make run` serves",
     ),
+    SkipRule(
+        "cron",
+        re.compile(r"^\s*(?:[\d*/,-]+\s+){5}\S", re.M),
+        "crontab lines run on the operator's own schedule; tests/integration/test_purge.py runs "
+        "python -m agent.purge",
+    ),
+    SkipRule(
+        "notebook",
+        re.compile(r"\bjupyter\b"),
+        "runs the notebook for a minute; tests/integration/test_notebook.py runs it headless "
+        "on a debate stored through the API",
+    ),
 ]
 
 
