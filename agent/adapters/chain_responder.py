@@ -62,7 +62,13 @@ class _Chains:
 
 
 class _TokenCounter(BaseCallbackHandler):
-    """Adds each model call's token usage to the request's log record."""
+    """Adds each model call's token usage to the request's log record.
+
+    Inline: LangChain runs a sync handler of an async call on the loop's default executor, once
+    per event, every streamed token included, unless it says it may run inline; that pool runs the
+    database calls. Its work is a few additions, and inline it sees the request's context."""
+
+    run_inline = True
 
     def on_llm_end(
         self, response: LLMResult, *, run_id: UUID, parent_run_id: UUID | None = None, **_: Any
