@@ -114,7 +114,12 @@ def _handler(mock: MockOpenAI) -> type[BaseHTTPRequestHandler]:
             body = json.loads(self.rfile.read(length) or b"{}")
             with mock.lock:
                 mock.requests.append(
-                    {"path": self.path, "body": body, "auth": self.headers.get("authorization")}
+                    {
+                        "path": self.path,
+                        "body": body,
+                        "auth": self.headers.get("authorization"),
+                        "at": time.monotonic(),
+                    }
                 )
             if mock.on_request is not None:
                 mock.on_request()
