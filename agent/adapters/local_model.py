@@ -38,7 +38,7 @@ from agent.understanding.tidy import tidy_reply
 
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _STOP = ["<|im_end|>", "<|im_start|>", "<|endoftext|>"]
-MESSAGE_TOKENS = 384
+MESSAGE_TOKENS = 256
 log = logging.getLogger("kopichat.model")
 
 
