@@ -452,9 +452,11 @@
         message,
         key,
         (piece) => {
-          if (piece === null) replyText.textContent = "";
-          else replyText.textContent += piece;
-          reply.classList.remove("reconnecting");
+          if (piece === null || reply.classList.contains("reconnecting")) {
+            replyText.textContent = ""; // void text, or the note about the dropped connection
+            reply.classList.remove("reconnecting");
+          }
+          if (piece !== null) replyText.textContent += piece;
           scrollToEnd();
         },
         () => {
