@@ -87,6 +87,17 @@ def test_role_markers_typed_by_the_user_are_plain_text_to_the_model() -> None:
     assert text.count(forged) == 4  # every copy is still in the prompt, as characters
 
 
+def test_a_long_cjk_message_reaches_the_model_as_its_capped_head_and_tail() -> None:
+    model = LocalDebateModel(model_path=str(smollm2_path()), max_tokens=8)
+    message = "在宅勤務は毎週何時間もの通勤時間を節約します。" * 87  # 2,001 characters
+    assert len(model._tokenize(message)) > 4 * model.message_tokens
+    turn = ChatmlTurn("You argue that remote work is better.", [], message, "I hold:")
+    plan = model.plan(turn)
+    assert plan.message_capped
+    alone = ChatmlTurn("You argue that remote work is better.", [], "", "I hold:")
+    assert len(plan.tokens) - len(model.plan(alone).tokens) == model.message_tokens
+
+
 # A stand-in for a llama.cpp build that does not suit the CPU: importing it dies of SIGSEGV, as
 # a native build did on its first token on a CPU it was not built for.
 _CRASHING_LLAMA = "import ctypes\nctypes.string_at(0)\n"
