@@ -22,6 +22,7 @@ from pathlib import Path
 from bench.cold_start import ImageColdStart, measure_cold_start, measure_image_cold_start
 from bench.db import DEFAULT_ADMIN_URL, Databases, RowCounter, bench_databases, server_version
 from bench.load import Target, run_phase
+from bench.long_message import LongMessages, measure_long_messages
 from bench.offline_builds import OfflineResults, measure_builds
 from bench.report import LENGTHS, Machine, Results, plot, text_report
 from bench.seed import seed_baseline, seed_kopichat
@@ -144,10 +145,12 @@ def run(quick: bool, admin_url: str, command: str) -> Results:
             counter.close()
 
     offline: OfflineResults | None = None
+    long_messages: LongMessages | None = None
     if kopichat_root() != ROOT:
         notes.append(f"Kopichat ran from {kopichat_root()} (KOPICHAT_BENCH_KOPICHAT_ROOT)")
     if os.environ.get("KOPICHAT_BENCH_SKIP_OFFLINE") != "1":
         offline = measure_builds(quick, _log)
+        long_messages = measure_long_messages(quick, _log)
 
     return Results(
         quick=quick,
@@ -162,6 +165,7 @@ def run(quick: bool, admin_url: str, command: str) -> Results:
         wall_s=time.monotonic() - started,
         notes=notes,
         image_cold_start=image_cold,
+        long_messages=long_messages,
     )
 
 

@@ -150,6 +150,8 @@ def render_markdown(results: Results, png_name: str) -> str:
         ]
     if results.offline is not None:
         parts += offline_section(results)
+    if results.long_messages is not None:
+        parts += results.long_messages.report(_md_grid)
     parts += [
         "## Reproduce",
         "",

@@ -12,6 +12,7 @@ from pathlib import Path
 from bench import offline_report
 from bench.cold_start import ColdStart, ImageColdStart
 from bench.load import Cell
+from bench.long_message import TARGET_P95_S, LongMessages
 from bench.offline_builds import OfflineResults
 from bench.tokens import CHECKPOINTS, PromptSize
 
@@ -28,6 +29,7 @@ TARGETS: dict[str, tuple[str, float]] = {
     "cold_start_s": ("<=", 1.5),
     "offline_reply_p50_s": ("<=", offline_report.REPLY_TARGET_S),
     "offline_first_token_http_p50_s": ("<=", offline_report.FIRST_TOKEN_TARGET_S),
+    "long_message_p95_s": ("<=", TARGET_P95_S),
 }
 _PACKAGES = (
     "fastapi",
@@ -122,6 +124,7 @@ class Results:
     wall_s: float = 0.0
     notes: list[str] = field(default_factory=list)
     image_cold_start: ImageColdStart | None = None
+    long_messages: LongMessages | None = None
 
     def cell(self, app: str, length: int, concurrency: int) -> Cell:
         for cell in self.cells:
@@ -152,6 +155,8 @@ class Results:
         rounded = {name: round(value, 3) for name, value in values.items()}
         if self.offline is not None:
             rounded |= offline_report.metrics(self.offline)
+        if self.long_messages is not None:
+            rounded |= self.long_messages.metrics()
         return rounded
 
     def verdicts(self) -> dict[str, bool]:
@@ -334,6 +339,8 @@ def text_report(results: Results) -> str:
             "",
         ]
         parts += [f"note: {note}" for note in results.offline.notes]
+    if results.long_messages is not None:
+        parts += results.long_messages.report(_text_grid)
     parts += ["Targets:", _text_grid(["metric", "value", "target", ""], _target_rows(results))]
     parts += [f"note: {note}" for note in results.notes]
     return "\n".join(parts)

@@ -4,6 +4,11 @@ Modes: "ok" answers (JSON for the opening call, text otherwise), "hang" never an
 "error" returns 500, "slow" answers after `delay_s`, "garbage" answers 200 with a body that is
 not a chat completion. `on_request`, if set, runs when a request arrives (before the answer).
 
+`chunk_delay_s` spaces the chunks of a streamed answer (a model that writes slowly but steadily).
+`failures` scripts the next answers as errors, one per request, before the mode applies: each is
+(status, headers), e.g. (429, {"retry-after": "1"}), or (0, {}) to close the connection without
+an answer.
+
 `opening_content` and `opening_finish_reason` script the opening call's answer (malformed, cut
 off, wrapped in prose...). A request whose system prompt says it grades a debate gets a verdict
 from `judge` (see evals/judge.py), or the content of `judge_content` when that is set.
@@ -12,6 +17,7 @@ from `judge` (see evals/judge.py), or the content of `judge_content` when that i
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 import uuid
@@ -53,9 +59,13 @@ class MockOpenAI:
     judge_content: str | None = None
 
     on_request: Callable[[], None] | None = None
+    chunk_delay_s: float = 0.0
+    failures: list[tuple[int, dict[str, str]]] = field(default_factory=list)
 
     def reset(self) -> None:
-        self.mode, self.delay_s = "ok", 0.0
+        self.mode, self.delay_s, self.chunk_delay_s = "ok", 0.0, 0.0
+        with self.lock:
+            self.failures.clear()
         self.opening_content, self.opening_finish_reason = None, "stop"
         self.judge, self.judge_content = concession_judge, None
         self.on_request = None
@@ -104,10 +114,20 @@ def _handler(mock: MockOpenAI) -> type[BaseHTTPRequestHandler]:
             body = json.loads(self.rfile.read(length) or b"{}")
             with mock.lock:
                 mock.requests.append(
-                    {"path": self.path, "body": body, "auth": self.headers.get("authorization")}
+                    {
+                        "path": self.path,
+                        "body": body,
+                        "auth": self.headers.get("authorization"),
+                        "at": time.monotonic(),
+                    }
                 )
             if mock.on_request is not None:
                 mock.on_request()
+            with mock.lock:
+                failure = mock.failures.pop(0) if mock.failures else None
+            if failure is not None:
+                self._fail(*failure)
+                return
             if mock.mode == "garbage":
                 self._send_raw(200, b"<html><body>502 Bad Gateway</body></html>")
                 return
@@ -152,13 +172,34 @@ def _handler(mock: MockOpenAI) -> type[BaseHTTPRequestHandler]:
                 usage = {"prompt_tokens": 10, "completion_tokens": len(words), "total_tokens": 10}
                 chunks.append({**_chunk(model, {}), "choices": [], "usage": usage})
             lines = [f"data: {json.dumps(c)}\n\n" for c in chunks] + ["data: [DONE]\n\n"]
-            data = "".join(lines).encode()
+            data = [line.encode() for line in lines]
             try:
                 self.send_response(200)
                 self.send_header("content-type", "text/event-stream")
-                self.send_header("content-length", str(len(data)))
+                self.send_header("content-length", str(sum(map(len, data))))
                 self.end_headers()
-                self.wfile.write(data)
+                for line in data:
+                    self.wfile.write(line)
+                    self.wfile.flush()
+                    if mock.chunk_delay_s:
+                        time.sleep(mock.chunk_delay_s)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+        def _fail(self, status: int, headers: dict[str, str]) -> None:
+            if status == 0:
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            data = json.dumps({"error": {"message": "scripted failure", "type": "error"}})
+            try:
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data.encode())
             except (BrokenPipeError, ConnectionResetError):
                 pass
 

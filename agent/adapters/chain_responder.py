@@ -1,8 +1,9 @@
 """The Responder port filled by LangChain chains: one model call per turn, inside the deadline.
 
-Retries happen here, not in the provider's SDK, so that every attempt gets a share of the time
-that is left: the first attempt half of it, each retry half of the rest, the last one all of it.
-A hung first attempt can no longer eat the whole budget of its retries.
+Retries happen here (agent/adapters/model_retry.py), not in the provider's SDK, so that they all
+fit in the turn's one deadline. A reply is always asked for as a stream, also when the client
+does not stream: its first token shows that the attempt is alive, so a hung attempt is told
+from a slow one, and only the hung one is cut and tried again.
 """
 
 from __future__ import annotations
@@ -21,14 +22,10 @@ from langchain_core.runnables import Runnable, RunnableConfig
 
 from agent.adapters.chat_models import ChatModelChoice
 from agent.adapters.debate_chain import build_debate_chain, build_opening_chain, to_chat_messages
+from agent.adapters.model_retry import Progress, call_with_retries
 from agent.adapters.prompt_files import PromptSet
 from agent.domain import Message, Opening, Role, Stance
-from agent.errors import (
-    ConfigError,
-    DeadlineExceeded,
-    KopichatError,
-    ModelUnavailable,
-)
+from agent.errors import ConfigError, KopichatError, ModelUnavailable
 from agent.observability import add_tokens, note
 from agent.ports import RESTART, OnToken
 from agent.understanding.guard import (
@@ -47,22 +44,25 @@ from agent.understanding.tidy import repeats, tidy_reply
 log = logging.getLogger("kopichat.model")
 T = TypeVar("T")
 
-# Statuses worth another attempt: the provider is overloaded or had a hiccup.
-_RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
-_RETRY_PAUSE_S = 0.2
-
 
 @dataclass(frozen=True, slots=True)
 class _Chains:
     prompts: PromptSet
     debate: Runnable[dict[str, Any], str]
     opening: Runnable[dict[str, Any], Opening] | None
-    # The same debate chain asking the provider to stream (tokens reach the callbacks).
+    # The same debate chain asking the provider to stream (tokens reach the callbacks): every
+    # first answer of a turn, streamed to the client or not.
     streaming: Runnable[dict[str, Any], str]
 
 
 class _TokenCounter(BaseCallbackHandler):
-    """Adds each model call's token usage to the request's log record."""
+    """Adds each model call's token usage to the request's log record.
+
+    Inline: LangChain runs a sync handler of an async call on the loop's default executor, once
+    per event, every streamed token included, unless it says it may run inline; that pool runs the
+    database calls. Its work is a few additions, and inline it sees the request's context."""
+
+    run_inline = True
 
     def on_llm_end(
         self, response: LLMResult, *, run_id: UUID, parent_run_id: UUID | None = None, **_: Any
@@ -211,7 +211,7 @@ class ChainResponder:
         chains = self._for(prompt_version)
         streams: list[LeakSafeStream] = []  # one per attempt; the last one is the answer's
         sent: list[str] = []  # what the current attempt has streamed to the client
-        chain = chains.debate if on_token is None else chains.streaming
+        progress = Progress()
 
         def emit(piece: str) -> None:
             assert on_token is not None
@@ -220,21 +220,28 @@ class ChainResponder:
 
         def attempt() -> Awaitable[str]:
             if on_token is None:
-                return chain.ainvoke(inputs, self._config)
-            if streams:  # a late token of the abandoned attempt must not follow the restart
-                streams[-1].stopped = True
-            if sent:  # an earlier attempt streamed part of a reply that will never be finished
-                on_token(RESTART)
-                sent.clear()
-            if self._guard is not None:
-                streams.append(LeakSafeStream(self._guard, emit))
-                forward = streams[-1].feed
+                forward: OnToken = _ignore
             else:
-                forward = emit
-            return chain.ainvoke(inputs, {"callbacks": [_TokenCounter(), _TokenForwarder(forward)]})
+                if streams:  # a late token of the abandoned attempt must not follow the restart
+                    streams[-1].stopped = True
+                if sent:  # an earlier attempt streamed part of a reply that will never be done
+                    on_token(RESTART)
+                    sent.clear()
+                if self._guard is not None:
+                    streams.append(LeakSafeStream(self._guard, emit))
+                    forward = streams[-1].feed
+                else:
+                    forward = emit
+
+            def on_piece(piece: str, forward: OnToken = forward) -> None:
+                progress.token()
+                forward(piece)
+
+            callbacks = [_TokenCounter(), _TokenForwarder(on_piece)]
+            return chains.streaming.ainvoke(inputs, {"callbacks": callbacks})
 
         started = asyncio.get_running_loop().time()
-        text = await self._call(attempt, timeout_s)
+        text = await self._call(attempt, timeout_s, progress)
         stream = streams[-1] if streams else None
         _require_text(text)
         earlier = [m.text for m in seen if m.role is Role.BOT]
@@ -355,39 +362,14 @@ class ChainResponder:
             note(guard_suspicion=verdict.problem)
         return Verdict()
 
-    async def _call(self, start: Callable[[], Awaitable[T]], timeout_s: float) -> T:
+    async def _call(
+        self,
+        start: Callable[[], Awaitable[T]],
+        timeout_s: float,
+        progress: Progress | None = None,
+    ) -> T:
         """Run the model call, retrying transient failures, all inside `timeout_s`."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
-        last: KopichatError = DeadlineExceeded("the model did not answer before the deadline")
-        for attempt in range(self._attempts):
-            left = deadline - loop.time()
-            if left <= 0:
-                break
-            final = attempt == self._attempts - 1
-            share = left if final else left / 2
-            try:
-                async with asyncio.timeout(share):  # no extra task, unlike wait_for
-                    return await start()
-            except TimeoutError:
-                last = DeadlineExceeded("the model did not answer before the turn's deadline")
-                log.warning("model attempt %d timed out after %.1f s", attempt + 1, share)
-                continue
-            except KopichatError:
-                raise
-            except Exception as exc:
-                # Class name only at WARNING: provider messages can echo request details.
-                log.warning("model attempt %d failed: %s", attempt + 1, type(exc).__name__)
-                log.debug("model call failure in detail", exc_info=True)
-                if _is_timeout(exc):
-                    last = DeadlineExceeded("the model did not answer before the turn's deadline")
-                elif _is_transient(exc):
-                    last = _unavailable(exc)
-                else:
-                    raise _unavailable(exc) from None
-            pause = min(_RETRY_PAUSE_S * 2**attempt, max(deadline - loop.time(), 0) / 4)
-            await asyncio.sleep(pause)
-        raise last
+        return await call_with_retries(start, timeout_s, attempts=self._attempts, progress=progress)
 
 
 def _fallback(stance: Stance, message: str, *, opening: bool) -> str:
@@ -403,33 +385,5 @@ def _require_text(text: str) -> None:
         raise ModelUnavailable("the model returned an empty reply")
 
 
-def _unavailable(exc: BaseException) -> ModelUnavailable:
-    # Class name only: provider messages can echo request details.
-    return ModelUnavailable(f"the model is unavailable ({type(exc).__name__})")
-
-
-def _causes(exc: BaseException) -> list[BaseException]:
-    seen: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in seen:
-        seen.append(current)
-        current = current.__cause__ or current.__context__
-    return seen
-
-
-def _is_timeout(exc: BaseException) -> bool:
-    """Provider SDKs raise their own timeout types (openai.APITimeoutError, httpx timeouts)."""
-    return any(isinstance(e, TimeoutError) or "Timeout" in type(e).__name__ for e in _causes(exc))
-
-
-def _is_transient(exc: BaseException) -> bool:
-    """A refused or dropped connection, or a status that says "try again"."""
-    for e in _causes(exc):
-        status = getattr(e, "status_code", None)
-        if isinstance(status, int):
-            return status in _RETRY_STATUSES
-        if isinstance(e, ConnectionError) or "Connect" in type(e).__name__:
-            return True
-        if type(e).__name__ in {"RemoteProtocolError", "ReadError", "WriteError"}:
-            return True
-    return False
+def _ignore(piece: str) -> None:
+    """Tokens of a reply nobody streams: they only show the attempt is alive."""

@@ -2,7 +2,16 @@
 
 SmolLM2 reads ChatML (`<|im_start|>role\\ntext<|im_end|>\\n`). Each segment is tokenized on its
 own, so the same message always gives the same tokens, and two turns of one conversation share
-a token prefix that llama.cpp can reuse instead of evaluating it again.
+a token prefix that llama.cpp can reuse instead of evaluating it again. Only the template's own
+markers are tokenized as special tokens; every text (the user's, the history, the system prompt
+and the started answer, which quote the user's thesis) is tokenized as plain text, so a message
+that contains `<|im_end|>` or `<|im_start|>system` stays words and never becomes a role marker.
+
+A user message longer than `message_tokens` is seen in a shortened form, its head and its tail
+around an ellipsis (`capped`): prompt evaluation dominates the offline model's time, and a 135M
+model's tokenizer turns CJK text into several tokens a character. The same cap applies to the
+user messages of the history, so the shortened form evaluated on one turn is reused on the next.
+The stored message is never changed; only the model's view of it.
 
 Which history goes in is decided here, under three constraints:
 - the whole prompt plus the reply budget fits the context (the system prompt and the new message
@@ -16,21 +25,52 @@ Which history goes in is decided here, under three constraints:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 Tokens = list[int]
-Tokenize = Callable[[str], Tokens]
+START, END = "<|im_start|>", "<|im_end|>"
+ELLIPSIS = " \u2026 "  # where a capped message's head and tail meet
+
+
+class Tokenize(Protocol):
+    def __call__(self, text: str, *, special: bool = False) -> Tokens:
+        """`special`: markers such as `<|im_end|>` in `text` become special tokens; without it
+        they are plain characters."""
+        ...
 
 
 def segment(role: str, text: str) -> str:
-    return f"<|im_start|>{role}\n{text}<|im_end|>\n"
+    return f"{START}{role}\n{text}{END}\n"
 
 
 def answer_start(prefill: str) -> str:
-    return f"<|im_start|>assistant\n{prefill}"
+    return f"{START}assistant\n{prefill}"
+
+
+def segment_tokens(role: str, text: str | Tokens, tokenize: Tokenize) -> Tokens:
+    """The tokens of `segment(role, text)`: the markers special, the text plain (or given as
+    tokens already)."""
+    body = tokenize(text) if isinstance(text, str) else text
+    return tokenize(f"{START}{role}\n", special=True) + body + tokenize(f"{END}\n", special=True)
+
+
+def answer_start_tokens(prefill: str, tokenize: Tokenize) -> Tokens:
+    return tokenize(f"{START}assistant\n", special=True) + tokenize(prefill)
+
+
+def capped(tokens: Tokens, tokenize: Tokenize, limit: int | None) -> Tokens:
+    """A text's plain `tokens`, or, past `limit` of them, its head and tail around an ellipsis
+    (the opening usually states the point, the end asks the question)."""
+    if limit is None or len(tokens) <= limit:
+        return tokens
+    middle = tokenize(ELLIPSIS)
+    room = max(limit - len(middle), 2)
+    head = room // 2
+    return tokens[:head] + middle + tokens[len(tokens) - (room - head) :]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +109,8 @@ class PromptPlan:
     tokens: Tokens
     history_kept: int  # how many of the newest history messages are in the prompt
     reused: int  # tokens already evaluated (live, or in a cached state) that this prompt reuses
-    message_shortened: bool
+    message_shortened: bool  # too long for the context even when capped
+    message_capped: bool = False  # over `message_tokens`: the model saw its head and tail
 
 
 def longest_common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
@@ -88,21 +129,31 @@ def plan_prompt(
     reply_tokens: int,
     max_history: int,
     history_tokens: int,
+    message_tokens: int | None = None,
     evaluated: Sequence[Sequence[int]] = (),
 ) -> PromptPlan:
     """Choose the history window for `turn` (see the module docstring) and return its tokens.
 
-    `evaluated` are token sequences the model holds already (its live context, cached states)."""
-    head = tokenize(segment("system", turn.system)) if turn.system else []
-    tail_text = answer_start(turn.prefill)
-    message = tokenize(segment("user", turn.message))
-    tail = tokenize(tail_text)
+    `message_tokens` caps each user message (see `capped`); `evaluated` are token sequences the
+    model holds already (its live context, cached states)."""
+
+    def user_text(text: str) -> Tokens:
+        return capped(tokenize(text), tokenize, message_tokens)
+
+    head = segment_tokens("system", turn.system, tokenize) if turn.system else []
+    whole = tokenize(turn.message)
+    said = capped(whole, tokenize, message_tokens)
+    message = segment_tokens("user", said, tokenize)
+    tail = answer_start_tokens(turn.prefill, tokenize)
     room = context_tokens - reply_tokens - len(head) - len(tail)
     shortened = False
     if len(message) > room:
         message = _shortened_message(turn.message, tokenize, room)
         shortened = True
-    history = [tokenize(segment(role, text)) for role, text in turn.history]
+    history = [
+        segment_tokens(role, user_text(text) if role == "user" else text, tokenize)
+        for role, text in turn.history
+    ]
 
     # Windows keep the newest `kept` messages and start with a user message; largest first.
     # Each is kept with the token offsets where its segments end.
@@ -135,14 +186,15 @@ def plan_prompt(
         with_history = [s for s in scored if s[1] > 0]
         best = min(with_history or scored, key=lambda s: s[1])
     best_reuse, kept, tokens, _ = best
-    return PromptPlan(tokens, kept, best_reuse, shortened)
+    message_capped = said != whole
+    return PromptPlan(tokens, kept, best_reuse, shortened, message_capped)
 
 
 def _shortened_message(text: str, tokenize: Tokenize, room: int) -> Tokens:
     """The end of a message too long to fit on its own (its latest words matter most)."""
     keep_chars = len(text)
-    tokens = tokenize(segment("user", text))
+    tokens = segment_tokens("user", text, tokenize)
     while len(tokens) > room and keep_chars > 0:
         keep_chars = keep_chars * 9 // 10
-        tokens = tokenize(segment("user", "\u2026" + text[len(text) - keep_chars :]))
+        tokens = segment_tokens("user", "\u2026" + text[len(text) - keep_chars :], tokenize)
     return tokens

@@ -31,13 +31,14 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import PrivateAttr
 
-from agent.adapters.chatml import ChatmlTurn, PromptPlan, plan_prompt, segment
+from agent.adapters.chatml import ChatmlTurn, PromptPlan, plan_prompt, segment_tokens
 from agent.adapters.generation_queue import GenerationQueue
 from agent.errors import ConfigError
 from agent.understanding.tidy import tidy_reply
 
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _STOP = ["<|im_end|>", "<|im_start|>", "<|endoftext|>"]
+MESSAGE_TOKENS = 256
 log = logging.getLogger("kopichat.model")
 
 
@@ -118,6 +119,9 @@ class LocalDebateModel(BaseChatModel):
     # A 135M model drifts with a long history; and every prompt token costs evaluation time.
     max_history: int = 6
     history_tokens: int = 768
+    # Longest user message the model sees whole, in tokens; a longer one is seen as its head and
+    # tail (agent/adapters/chatml.py). Chosen by measurement (bench/long_message.py).
+    message_tokens: int = MESSAGE_TOKENS
     temperature: float = 0.4
     top_p: float = 0.9
     repeat_penalty: float = 1.1
@@ -209,8 +213,10 @@ class LocalDebateModel(BaseChatModel):
 
     # -- the work, on the generation thread ------------------------------------------------------
 
-    def _tokenize(self, text: str) -> list[int]:
-        tokens: list[int] = self._llama.tokenize(text.encode(), add_bos=False, special=True)
+    def _tokenize(self, text: str, *, special: bool = False) -> list[int]:
+        """Plain text unless `special`: only the prompt template's own markers may become
+        role markers, never a marker typed into a message."""
+        tokens: list[int] = self._llama.tokenize(text.encode(), add_bos=False, special=special)
         return tokens
 
     def _evaluated(self) -> list[list[int]]:
@@ -228,6 +234,7 @@ class LocalDebateModel(BaseChatModel):
             reply_tokens=self.max_tokens,
             max_history=self.max_history,
             history_tokens=self.history_tokens,
+            message_tokens=self.message_tokens,
             evaluated=self._evaluated(),
         )
 
@@ -247,11 +254,13 @@ class LocalDebateModel(BaseChatModel):
         plan = self.plan(turn)
         if plan.message_shortened:
             log.warning("offline model: the message was too long for the context; shortened")
+        elif plan.message_capped:
+            log.info("offline model: a long message is seen as its head and tail")
         earlier = [text for role, text in turn.history if role == "assistant"]
         no_repeat = NoRepeatProcessor(
             earlier=[self._tokenize(text) for text in earlier],
             allowed=[
-                self._tokenize(segment("system", turn.system)),
+                segment_tokens("system", turn.system, self._tokenize),
                 self._tokenize(turn.message),
                 self._tokenize(turn.prefill),
             ],

@@ -75,6 +75,13 @@
     }
   }
   class CutOff extends Error {}
+  // The answer stayed lost after every resend: the turn may or may not be stored.
+  class AnswerUnknown extends Error {
+    constructor(cause) {
+      super("the answer to this message could not be fetched");
+      this.cause = cause;
+    }
+  }
 
   const RETRY_SAFE = "Nothing of this turn was saved, so you can send the same message again.";
 
@@ -172,11 +179,12 @@
   // ---------------------------------------------------------------------------------------------
   // One turn: the stream when the server has it, else POST /api/chat. Resolves to the /api/chat
   // response body; onToken(text) sees the reply grow while it streams, and onToken(null) means
-  // the text so far is void (the server restarted the model's answer).
-  async function takeTurn(conversationId, message, onToken, signal) {
+  // the text so far is void (the server restarted the model's answer). `key` is the message's
+  // Idempotency-Key: the server stores a turn once per key and gives its answer to every resend.
+  async function takeTurn(conversationId, message, key, onToken, signal) {
     const request = {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", "idempotency-key": key },
       body: JSON.stringify({ conversation_id: conversationId, message }),
       signal,
     };
@@ -217,6 +225,56 @@
     return result;
   }
 
+  // When an answer is lost (the stream cut off, or the connection failed), the turn may still be
+  // running on the server, or be stored already. So the page sends the same message again, with
+  // the same key, after a pause that grows: the server answers with the stored turn once it is
+  // finished (409 idempotency_key_in_use while it still runs, with Retry-After), and runs it
+  // again only if it failed, so it is never stored twice. About a minute in all: a turn ends
+  // within its deadline (25 s by default), so an answer still missing then is not coming.
+  const RESEND_DELAYS_MS = [500, 1000, 2000, 4000, 8000, 8000, 8000, 8000, 8000, 8000];
+
+  function resendDelay(error, attempt) {
+    const backoff = RESEND_DELAYS_MS[Math.min(attempt, RESEND_DELAYS_MS.length - 1)];
+    if (error instanceof CutOff || error instanceof TypeError) return backoff; // TypeError: network
+    if (error instanceof ProblemError && error.problem.code === "idempotency_key_in_use") {
+      return Math.max(backoff, 1000 * (Number(error.problem.retry_after) || 0));
+    }
+    return null; // an answer: the server said what happened
+  }
+
+  function pause(ms, signal) {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(resolve, ms);
+      signal.addEventListener("abort", () => {
+        clearTimeout(timer);
+        reject(new DOMException("aborted", "AbortError"));
+      }, { once: true });
+    });
+  }
+
+  // takeTurn, sent again with the same key until the server gives an answer; `onResend(n)` is
+  // told before the n-th resend.
+  async function takeTurnUntilAnswered(conversationId, message, key, onToken, onResend, signal) {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await takeTurn(conversationId, message, key, onToken, signal);
+      } catch (error) {
+        if (signal.aborted) throw error;
+        const delay = resendDelay(error, attempt);
+        if (delay === null) throw error;
+        if (attempt >= RESEND_DELAYS_MS.length) throw new AnswerUnknown(error);
+        onResend(attempt + 1);
+        await pause(delay, signal);
+      }
+    }
+  }
+
+  function newKey() {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") return crypto.randomUUID();
+    const bytes = crypto.getRandomValues(new Uint8Array(16)); // randomUUID needs a secure origin
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
   async function fetchConversation(id, signal) {
     const response = await fetch(apiUrl(`api/conversations/${encodeURIComponent(id)}`), { signal });
     if (!response.ok) throw new ProblemError(await problemOf(response));
@@ -248,7 +306,19 @@
     stanceKnown: false,
     busy: false,
     controller: null, // aborts the request in flight when a new debate starts
+    // The message whose answer never arrived, with its key: sent again (the same text to the
+    // same debate), it goes with the same key, so it is stored at most once.
+    unanswered: null, // { conversationId, message, key }
   };
+
+  function keyFor(message) {
+    const last = state.unanswered;
+    if (last && last.conversationId === state.conversationId && last.message === message) {
+      return last.key;
+    }
+    state.unanswered = null;
+    return newKey();
+  }
 
   function remember(id) {
     state.conversationId = id;
@@ -323,10 +393,11 @@
       const { text, startOver } = explainProblem(error.problem, message);
       const code = [error.problem.status, error.problem.code].filter(Boolean).join(" ");
       showProblem(text, code ? `(${code})` : "", startOver);
-    } else if (error instanceof CutOff) {
+    } else if (error instanceof AnswerUnknown) {
       showProblem(
-        "The connection dropped before the answer was complete. The debate above is what the " +
-          "server kept; send your message again if it is missing.",
+        "The connection to the server kept dropping, so the page could not get the answer to " +
+          "your message. It may or may not have been saved. Send it again when the " +
+          "connection is back: it goes with the same key, so it is never saved twice.",
         "",
         false,
       );
@@ -373,17 +444,29 @@
     mine.classList.add("pending");
     reply.classList.add("pending");
     const replyText = reply.querySelector(".text");
+    const key = keyFor(message);
+    state.unanswered = { conversationId: state.conversationId, message, key };
     try {
-      const body = await takeTurn(
+      const body = await takeTurnUntilAnswered(
         state.conversationId,
         message,
+        key,
         (piece) => {
-          if (piece === null) replyText.textContent = "";
-          else replyText.textContent += piece;
+          if (piece === null || reply.classList.contains("reconnecting")) {
+            replyText.textContent = ""; // void text, or the note about the dropped connection
+            reply.classList.remove("reconnecting");
+          }
+          if (piece !== null) replyText.textContent += piece;
           scrollToEnd();
+        },
+        () => {
+          replyText.textContent = "The connection dropped. Getting the answer from the server\u2026";
+          reply.classList.add("reconnecting");
         },
         controller.signal,
       );
+      state.unanswered = null;
+      reply.classList.remove("reconnecting");
       const last = body.message[body.message.length - 1];
       replyText.textContent = last.message; // the stored reply is the authority
       scrollToEnd();
@@ -401,9 +484,8 @@
       mine.remove();
       reply.remove();
       ui.intro.hidden = ui.transcript.children.length > 0;
-      if (error instanceof CutOff && state.conversationId !== null) {
-        await refresh(controller.signal).catch(() => {});
-      }
+      // The server answered that nothing was stored (or refused the message): a new key next time.
+      if (error instanceof ProblemError) state.unanswered = null;
       showError(error, message);
     } finally {
       if (state.controller === controller) {
@@ -423,6 +505,7 @@
   function newDebate() {
     if (state.controller !== null) state.controller.abort();
     state.controller = null;
+    state.unanswered = null;
     setBusy(false);
     remember(null);
     ui.transcript.replaceChildren();
@@ -474,5 +557,5 @@
   });
 
   // For the browser tests and the curious: the pieces that do not touch the page.
-  window.Kopichat = { readServerSentEvents, explainProblem };
+  window.Kopichat = { readServerSentEvents, explainProblem, RESEND_DELAYS_MS };
 })();

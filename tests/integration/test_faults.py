@@ -211,7 +211,7 @@ def test_model_returns_garbage(healthy: Rig) -> None:
 
 
 def test_a_hung_first_attempt_leaves_time_for_a_retry(healthy: Rig) -> None:
-    """The first attempt gets half the time; when it hangs, the retry still answers."""
+    """No token by half the time left: the attempt is taken for hung, and the retry answers."""
     conv = healthy.new_conversation()
     calls = {"n": 0}
 
