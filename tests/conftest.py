@@ -88,8 +88,6 @@ def running_server(
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "KOPICHAT_ACCESS_LOG": "false",
-        # This checkout's code, also where the environment's install points at another one.
-        "PYTHONPATH": str(ROOT),
         **env,
     }
     log_path = log_dir / f"server-{port}.log"
