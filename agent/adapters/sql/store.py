@@ -97,6 +97,20 @@ _WINDOW = (
     .limit(bindparam("window", literal_execute=True, type_=Integer()))
 )
 _PAGE_BEFORE = _WINDOW.where(messages.c.seq < bindparam("before"))
+# A turn's read, one round trip: the conversation with its newest `window` messages (one row per
+# message, newest first; one row with no message when there is none).
+_RECENT = _WINDOW.add_columns(messages.c.conversation_id).subquery("recent")
+_CONVERSATION_AND_WINDOW = (
+    select(
+        *_CONVERSATION.selected_columns,
+        _RECENT.c.seq,
+        _RECENT.c.role,
+        _RECENT.c.content,
+    )
+    .select_from(conversations.outerjoin(_RECENT, _RECENT.c.conversation_id == conversations.c.id))
+    .where(conversations.c.id == bindparam("cid"))
+    .order_by(_RECENT.c.seq.desc())
+)
 _LAST_SEQ = (
     select(messages.c.seq)
     .where(messages.c.conversation_id == bindparam("cid"))
@@ -281,17 +295,20 @@ class SqlConversationStore:
                 taken = conn.execute(_TAKE_LEASE, params).rowcount
             else:
                 taken = conn.execute(_TAKE_OWN_LEASE, {**params, "b_owner": owner}).rowcount
-            row = conn.execute(_CONVERSATION, {"cid": conversation_id}).one_or_none()
+            rows = conn.execute(
+                _CONVERSATION_AND_WINDOW, {"cid": conversation_id, "window": window}
+            ).all()
+            row = rows[0] if rows else None
             if row is None or (owner is not None and row.owner != owner):
                 raise ConversationNotFound(conversation_id)
             if taken != 1:
                 raise TurnInProgress(conversation_id)
-            recent = conn.execute(_WINDOW, {"cid": conversation_id, "window": window}).all()
+            recent = [r for r in rows if r.seq is not None]
             if recent:
                 last_seq = recent[0].seq
-            else:
+            else:  # a window of 0 messages, or a conversation with none
                 last_seq = conn.execute(_LAST_SEQ, {"cid": conversation_id}).scalar() or 0
-        recent = list(reversed(recent))
+        recent.reverse()
         return _SqlTurn(
             store=self,
             conversation=_conversation(conversation_id, row),
