@@ -33,9 +33,11 @@ def bind_request_id(request_id: str) -> None:
 class KopichatJsonFormatter(JsonFormatter):
     def __init__(self) -> None:
         super().__init__(
+            [],  # no format fields: add_fields below writes the line's own keys
             json_ensure_ascii=False,
             json_default=str,
-            reserved_attrs=[*RESERVED_ATTRS, FIELDS_ATTR],
+            # The record's own attributes, `message` (set by format) and the fields' carrier.
+            reserved_attrs=[*RESERVED_ATTRS, "message", "asctime", FIELDS_ATTR],
         )
 
     def add_fields(
