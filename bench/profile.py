@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -171,6 +172,11 @@ class Profile:
     cpu_s: float
     samples: Counter[str] = field(default_factory=Counter)
     round_trips: dict[str, float] = field(default_factory=dict)
+    idempotent: bool = False  # every turn sent an Idempotency-Key
+
+    @property
+    def label(self) -> str:
+        return f"c={self.concurrency}" + (" + Idempotency-Key" if self.idempotent else "")
 
     @property
     def cpu_ms_per_turn(self) -> float:
@@ -187,8 +193,11 @@ class Profile:
         return sorted(rows, key=lambda row: row[1], reverse=True)
 
 
-async def _drive(base_url: str, seeded: Seeded, concurrency: int, seconds: float) -> int:
-    """Turns on the seeded conversations, `concurrency` in flight, for about `seconds`."""
+async def _drive(
+    base_url: str, seeded: Seeded, concurrency: int, seconds: float, idempotent: bool = False
+) -> int:
+    """Turns on the seeded conversations, `concurrency` in flight, for about `seconds`;
+    `idempotent`: each with an Idempotency-Key of its own."""
     done = 0
     free = list(seeded.ids)
     deadline = time.monotonic() + seconds
@@ -200,8 +209,9 @@ async def _drive(base_url: str, seeded: Seeded, concurrency: int, seconds: float
             while time.monotonic() < deadline:
                 cid = free.pop()
                 body = {"conversation_id": cid, "message": user_text(done + n)}
+                headers = {"Idempotency-Key": uuid.uuid4().hex} if idempotent else {}
                 try:
-                    response = await client.post("/api/chat", json=body)
+                    response = await client.post("/api/chat", json=body, headers=headers)
                 except httpx.TransportError:  # a keep-alive connection closed under it
                     free.insert(0, cid)
                     continue
@@ -222,6 +232,7 @@ def profile_phase(
     concurrency: int,
     seconds: float,
     out: Path,
+    idempotent: bool = False,
 ) -> Profile:
     spy = subprocess.Popen(
         [
@@ -246,12 +257,12 @@ def profile_phase(
     time.sleep(0.5)  # py-spy attaches
     cpu_before, trips_before = process_cpu_s(pid), counter.read()
     started = time.monotonic()
-    turns = asyncio.run(_drive(base_url, seeded, concurrency, seconds))
+    turns = asyncio.run(_drive(base_url, seeded, concurrency, seconds, idempotent))
     elapsed = time.monotonic() - started
     cpu = process_cpu_s(pid) - cpu_before
     trips = counter.per_turn(trips_before, counter.read(), turns)
     spy.wait(timeout=seconds + 30)
-    profile = Profile(concurrency, turns, elapsed, cpu, round_trips=trips)
+    profile = Profile(concurrency, turns, elapsed, cpu, round_trips=trips, idempotent=idempotent)
     if out.exists():
         profile.samples = attribute(out.read_text())
     seeded.reset()
@@ -261,10 +272,11 @@ def profile_phase(
 def run_profiles(
     admin_url: str,
     seconds: float = 8.0,
-    concurrencies: Sequence[int] = (1, 32),
+    phases: Sequence[tuple[int, bool]] = ((1, False), (32, False), (1, True)),
     keep: Path | None = None,
 ) -> list[Profile]:
-    """`keep`: a directory for py-spy's raw stacks (c1.txt, c32.txt), else a temporary one."""
+    """`phases`: (concurrency, with an Idempotency-Key). `keep`: a directory for py-spy's raw
+    stacks (c1.txt, c32.txt, c1-key.txt), else a temporary one."""
     with bench_databases(admin_url) as databases, tempfile.TemporaryDirectory() as tmp:
         stacks = keep or Path(tmp)
         stacks.mkdir(parents=True, exist_ok=True)
@@ -291,9 +303,10 @@ def run_profiles(
                         counter,
                         concurrency,
                         seconds,
-                        stacks / f"c{concurrency}.txt",
+                        stacks / f"c{concurrency}{'-key' if idempotent else ''}.txt",
+                        idempotent,
                     )
-                    for concurrency in concurrencies
+                    for concurrency, idempotent in phases
                 ]
         finally:
             counter.close()
@@ -304,7 +317,7 @@ def text_table(profiles: Sequence[Profile]) -> str:
     for p in profiles:
         trips = ", ".join(f"{k} {v:.1f}" for k, v in p.round_trips.items())
         lines += [
-            f"concurrency {p.concurrency}: {p.turns} turns in {p.seconds:.1f} s, server CPU "
+            f"{p.label}: {p.turns} turns in {p.seconds:.1f} s, server CPU "
             f"{p.cpu_ms_per_turn:.2f} ms/turn; database round trips per turn: {trips}",
             *(f"  {share * 100:5.1f} %  {ms:6.2f} ms  {name}" for name, share, ms in p.shares()),
         ]
@@ -314,7 +327,8 @@ def text_table(profiles: Sequence[Profile]) -> str:
 PROFILE_METHOD = (
     "`python -m bench.profile` (part of `make bench`): Kopichat (`python -m api`, fake model, "
     "access log on as in production) on MariaDB with seeded 200-message conversations; a client "
-    "sends turns one at a time, then 32 at once, for a few seconds each, while py-spy samples "
+    "sends turns one at a time, then 32 at once, then one at a time each with an "
+    "`Idempotency-Key`, for a few seconds each, while py-spy samples "
     "the server process (`--gil`: the thread holding the GIL, so CPU spent in Python; waits on "
     "sockets and locks are left out). Each sample goes to the layer of the innermost Kopichat "
     "frame on its stack (the store's steps by function; middleware and routes by the library "
@@ -327,7 +341,7 @@ PROFILE_METHOD = (
 
 def markdown_section(profiles: Sequence[Profile]) -> list[str]:
     header = "| layer | " + " | ".join(
-        f"c={p.concurrency}: share | c={p.concurrency}: CPU ms/turn" for p in profiles
+        f"{p.label}: share | {p.label}: CPU ms/turn" for p in profiles
     )
     lines = [
         "## Where a turn's CPU time goes",
@@ -352,7 +366,7 @@ def markdown_section(profiles: Sequence[Profile]) -> list[str]:
     for p in profiles:
         trips = ", ".join(f"{k} {v:.1f}" for k, v in p.round_trips.items() if k != "total")
         lines.append(
-            f"- c={p.concurrency}: {p.turns} turns in {p.seconds:.1f} s; server CPU "
+            f"- {p.label}: {p.turns} turns in {p.seconds:.1f} s; server CPU "
             f"{p.cpu_ms_per_turn:.2f} ms per turn; database round trips per turn "
             f"{p.round_trips.get('total', float('nan')):.1f} ({trips})."
         )

@@ -11,7 +11,7 @@ the user's message and a fixed reply. No model, no chain, no guard, no middlewar
 Not part of the product. `python -m bench.reference_app` serves it on HOST:PORT for DATABASE_URL.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: FastAPI must see the request model built at runtime.
 
 import os
 import secrets
