@@ -4,9 +4,11 @@ Starts a throw-away MariaDB database and the server (fake model, so the numbers 
 Kopichat's and MariaDB's, not a model's), runs locust headless with 32 users for 60 s, and
 prints throughput, p50/p99 and every status seen, and requests per second per core of the
 server process: requests over the CPU time the server itself used (user + system, read from
-/proc before and after the run), so that runs on different machines compare. Exits 1 if any
-response was not 200, 409 or 429 (a connection error counts as a failure too). The whole run
-is bounded: locust stops itself after the duration, and a hard timeout ends it if it does not.
+/proc before and after the run), so that runs on different machines compare.
+KOPICHAT_BENCH_KOPICHAT_ROOT runs the server from another checkout (as for `make bench`).
+Exits 1 if any response was not 200, 409 or 429 (a connection error counts as a failure too).
+The whole run is bounded: locust stops itself after the duration, and a hard timeout ends it
+if it does not.
 """
 
 from __future__ import annotations
@@ -21,7 +23,15 @@ from pathlib import Path
 
 from agent.migrate import migrate
 from bench.db import DEFAULT_ADMIN_URL, bench_databases
-from bench.servers import ROOT, free_port, kopichat_env, process_cpu_s, running, start
+from bench.servers import (
+    ROOT,
+    free_port,
+    kopichat_env,
+    kopichat_root,
+    process_cpu_s,
+    running,
+    start,
+)
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 EXPECTED = {"200", "409", "429"}
@@ -82,7 +92,7 @@ def main() -> int:
         url = databases.create("load")
         migrate(url)
         port = free_port()
-        server = start("kopichat", "api", kopichat_env(url, port), Path(tmp))
+        server = start("kopichat", "api", kopichat_env(url, port), Path(tmp), kopichat_root())
         result_path = Path(tmp) / "result.json"
         with running([server]):
             cpu_before = process_cpu_s(server.process.pid)
