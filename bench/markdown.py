@@ -146,6 +146,14 @@ def render_markdown(results: Results, png_name: str) -> str:
         "",
         _md_grid(["package", "ms"], _import_rows(results)),
         "",
+        "The Lambda function's init imports what a request needs: no migration code (Alembic "
+        "runs in the migration function; SQLite's create-on-start imports it only there), the "
+        "rate limiter's library only when a rate limit is set, no boto3 unless an AWS feature "
+        "is on (`tests/integration/test_lambda_cold_imports.py` holds this). What remains is "
+        "mostly the libraries' own: the OpenAI SDK's generated types (through langchain-openai), "
+        "LangSmith's run-tree types (LangChain's runnables import its tracers at import, "
+        "tracing on or off) and FastAPI's building of the routes' models.",
+        "",
     ]
     if results.image_cold_start is not None:
         image = results.image_cold_start
