@@ -132,6 +132,13 @@ _END_OPENING_TURN = _END_TURN.values(
 _RELEASE = update(conversations).where(*_HELD_BY).values(turn_lease=None, turn_lease_until=None)
 _EXISTS = select(conversations.c.id).where(conversations.c.id == bindparam("cid"))
 _INSERT_MESSAGES = insert(messages)
+_INSERT_CONVERSATION = insert(conversations)
+_INSERT_KEY = insert(idempotency_keys)
+_RELEASE_KEY = delete(idempotency_keys).where(
+    idempotency_keys.c.key_hash == bindparam("key"),
+    idempotency_keys.c.token == bindparam("claim_token"),
+    idempotency_keys.c.response.is_(None),
+)
 _KEY_ROW = select(
     idempotency_keys.c.target,
     idempotency_keys.c.message_hash,
@@ -378,16 +385,17 @@ class SqlConversationStore:
         stance = conversation.stance
         with self._transaction(timeout_s) as conn:
             conn.execute(
-                insert(conversations).values(
-                    id=conversation.id,
-                    topic=stance.topic if stance else None,
-                    thesis=stance.thesis if stance else None,
-                    antithesis=(stance.antithesis or None) if stance else None,
-                    prompt_version=conversation.prompt_version,
-                    created_at=created,
-                    updated_at=created,
-                    owner=conversation.owner,
-                )
+                _INSERT_CONVERSATION,
+                {
+                    "id": conversation.id,
+                    "topic": stance.topic if stance else None,
+                    "thesis": stance.thesis if stance else None,
+                    "antithesis": (stance.antithesis or None) if stance else None,
+                    "prompt_version": conversation.prompt_version,
+                    "created_at": created,
+                    "updated_at": created,
+                    "owner": conversation.owner,
+                },
             )
             _insert_messages(conn, conversation.id, 1, [user, bot], created)
             if receipt is not None:
@@ -476,7 +484,7 @@ class SqlConversationStore:
             }
             try:
                 with self._transaction(timeout_s) as conn:
-                    conn.execute(insert(idempotency_keys).values(key_hash=request.key, **fresh))
+                    conn.execute(_INSERT_KEY, {"key_hash": request.key, **fresh})
                 return Claimed(request.key, token)
             except IntegrityError:
                 pass  # the key exists: look at it
@@ -515,13 +523,7 @@ class SqlConversationStore:
 
     def _release_key(self, claim: Claimed, timeout_s: float) -> None:
         with self._transaction(min(timeout_s, self._timeout_s)) as conn:
-            conn.execute(
-                delete(idempotency_keys).where(
-                    idempotency_keys.c.key_hash == claim.key,
-                    idempotency_keys.c.token == claim.token,
-                    idempotency_keys.c.response.is_(None),
-                )
-            )
+            conn.execute(_RELEASE_KEY, {"key": claim.key, "claim_token": claim.token})
 
     # --- housekeeping ----------------------------------------------------------------------
 
