@@ -152,7 +152,9 @@ def render_markdown(results: Results, png_name: str) -> str:
         "is on (`tests/integration/test_lambda_cold_imports.py` holds this). What remains is "
         "mostly the libraries' own: the OpenAI SDK's generated types (through langchain-openai), "
         "LangSmith's run-tree types (LangChain's runnables import its tracers at import, "
-        "tracing on or off) and FastAPI's building of the routes' models.",
+        "tracing on or off) and FastAPI's building of the routes' models; at the first request, "
+        "py3langid and numpy (the language of Latin-script text, loaded at the first such "
+        "text).",
         "",
     ]
     if results.image_cold_start is not None:
