@@ -113,11 +113,11 @@ lint: $(STAMP) ## ruff and mypy --strict
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy agent api tests infra/lambda bench evals
 
-bench: $(STAMP) ## Benchmark against the LangChain baseline on MariaDB; writes docs/benchmarks.md (~3 min)
+bench: $(STAMP) ## Benchmark against the LangChain baseline and the reference apps on MariaDB, with a profile; writes docs/benchmarks.md
 	@bash .ci/mariadb-up.sh
 	$(BIN)/python -m bench
 
-bench-quick: $(STAMP) ## The same benchmark with fewer turns (under 60 s); prints only
+bench-quick: $(STAMP) ## The same benchmark with fewer turns, no profile; prints only (last line: JSON with the ratios)
 	@bash .ci/mariadb-up.sh
 	$(BIN)/python -m bench --quick
 
@@ -131,7 +131,7 @@ eval-score: $(STAMP) ## Score a JSONL file of replies, one verdict per line: mak
 model-server: $(STAMP) ## A real OpenAI-compatible server with the bundled model on :8001 (llama_cpp.server)
 	$(BIN)/python -m evals.model_server --port 8001
 
-load: $(STAMP) ## Load run: 32 users for 60 s against the live server on MariaDB (locust; ~75 s)
+load: $(STAMP) ## Load run: 32 users for 60 s against the live server on MariaDB (locust; ~75 s); requests/s per core of the server
 	@bash .ci/mariadb-up.sh
 	$(BIN)/python -m bench.loadtest
 

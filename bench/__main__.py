@@ -24,7 +24,8 @@ from bench.db import DEFAULT_ADMIN_URL, Databases, RowCounter, bench_databases, 
 from bench.load import Target, run_phase
 from bench.long_message import LongMessages, measure_long_messages
 from bench.offline_builds import OfflineResults, measure_builds
-from bench.report import LENGTHS, Machine, Results, plot, text_report
+from bench.profile import run_profiles
+from bench.report import LENGTHS, REFERENCE_LENGTH, Machine, Results, plot, text_report
 from bench.seed import seed_baseline, seed_kopichat
 from bench.servers import (
     ROOT,
@@ -55,6 +56,20 @@ def _prepare_targets(
 
     servers: list[Server] = []
     targets: list[Target] = []
+    # The reference (a turn's database work alone), at the length overhead_ratio reads.
+    reference_url = databases.create(f"r{REFERENCE_LENGTH}")
+    migrate(reference_url)
+    seeded_r = seed_kopichat(reference_url, conversations, REFERENCE_LENGTH)
+    r_server = start(
+        f"reference-{REFERENCE_LENGTH}",
+        "bench.reference_app",
+        kopichat_env(reference_url, free_port()),
+        log_dir,
+    )
+    servers.append(r_server)
+    targets.append(
+        Target("reference", r_server.base_url, seeded_r, "SELECT COUNT(*) FROM messages")
+    )
     for length in LENGTHS:
         kopichat_url = databases.create(f"k{length}")
         migrate(kopichat_url)
@@ -106,15 +121,18 @@ def run(quick: bool, admin_url: str, command: str) -> Results:
         _log("cold start (nothing else running)")
         with mock_openai() as openai_mock:
             cold = measure_cold_start(cold_url, openai_mock.base_url, runs=3 if quick else 7)
-            _log("cold start from the Lambda image's layout, with and without bytecode")
-            try:
-                image_cold = measure_image_cold_start(
-                    cold_url, openai_mock.base_url, 3 if quick else 7, Path(tmp) / "lambda"
-                )
-            except Exception as exc:  # the layout's install needs the package registry
-                notes.append(f"image cold start not measured ({type(exc).__name__}: {exc})")
+            if os.environ.get("KOPICHAT_BENCH_SKIP_IMAGE") == "1":
+                notes.append("image cold start not measured (KOPICHAT_BENCH_SKIP_IMAGE=1)")
+            else:
+                _log("cold start from the Lambda image's layout, with and without bytecode")
+                try:
+                    image_cold = measure_image_cold_start(
+                        cold_url, openai_mock.base_url, 3 if quick else 7, Path(tmp) / "lambda"
+                    )
+                except Exception as exc:  # the layout's install needs the package registry
+                    notes.append(f"image cold start not measured ({type(exc).__name__}: {exc})")
 
-        _log(f"seeding {conversations} conversations per app and length; starting 6 servers")
+        _log(f"seeding {conversations} conversations per app and length; starting 7 servers")
         servers, targets = _prepare_targets(databases, conversations, Path(tmp))
         counter = RowCounter(admin_url)
         try:
@@ -144,6 +162,10 @@ def run(quick: bool, admin_url: str, command: str) -> Results:
         finally:
             counter.close()
 
+    profiles = []
+    if not quick:
+        _log("profile of a turn, by layer (py-spy on the server)")
+        profiles = run_profiles(admin_url)
     offline: OfflineResults | None = None
     long_messages: LongMessages | None = None
     if kopichat_root() != ROOT:
@@ -166,6 +188,7 @@ def run(quick: bool, admin_url: str, command: str) -> Results:
         notes=notes,
         image_cold_start=image_cold,
         long_messages=long_messages,
+        profiles=profiles,
     )
 
 

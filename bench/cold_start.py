@@ -3,7 +3,9 @@
 Configured as on Lambda: `KOPICHAT_MODEL=openai:gpt-4o-mini` against the OpenAI-compatible mock
 on loopback, MariaDB as the database; the event is an API Gateway HTTP API (payload 2.0) POST
 /api/chat that opens a conversation. A second run with `python -X importtime` gives the
-breakdown of the import work.
+breakdown of the import work. The reference handler (`bench.reference_lambda`: FastAPI +
+Mangum + langchain-openai, nothing else) gets the same event and the same measurement, run
+alternately with Kopichat's: `cold_start_ratio` is Kopichat's median over its median.
 
 `measure_image_cold_start` does the same from the Lambda image's own file layout
 (/var/task, built from the Dockerfile's steps by tests/deploy/lambda_asset.py), once as built
@@ -15,6 +17,7 @@ where /var/task is read-only and nothing compiled at one start is kept for the n
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import statistics
@@ -27,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.servers import kopichat_root
+from bench.servers import ROOT, kopichat_root
 
 # Runs in the fresh process. It measures its own import and first-request time; the parent
 # measures from spawning it.
@@ -36,7 +39,7 @@ import time
 started = time.perf_counter()
 import json, os, sys
 event = json.loads(os.environ["BENCH_EVENT"])
-from api.lambda_handler import handler
+handler = __import__(os.environ["BENCH_HANDLER"], fromlist=["handler"]).handler
 imported = time.perf_counter()
 class Context:
     aws_request_id = "bench"
@@ -59,9 +62,14 @@ class Imported:
     depth: int
 
 
+KOPICHAT_HANDLER = "api.lambda_handler"
+REFERENCE_HANDLER = "bench.reference_lambda"
+
+
 @dataclass
 class ColdStart:
     runs_s: list[float] = field(default_factory=list)
+    reference_runs_s: list[float] = field(default_factory=list)
     import_s: list[float] = field(default_factory=list)
     request_s: list[float] = field(default_factory=list)
     imports: list[Imported] = field(default_factory=list)
@@ -69,6 +77,15 @@ class ColdStart:
     @property
     def median_s(self) -> float:
         return statistics.median(self.runs_s)
+
+    @property
+    def reference_median_s(self) -> float:
+        return statistics.median(self.reference_runs_s) if self.reference_runs_s else math.nan
+
+    @property
+    def ratio(self) -> float:
+        """Kopichat's median cold start over the reference handler's."""
+        return self.median_s / self.reference_median_s
 
     def top_level(self, n: int = 10) -> list[Imported]:
         """The imports the entry point triggered directly, heaviest (cumulative) first."""
@@ -98,7 +115,9 @@ def lambda_event() -> dict[str, object]:
     )
 
 
-def _env(database_url: str, openai_base_url: str) -> dict[str, str]:
+def _env(
+    database_url: str, openai_base_url: str, handler: str = KOPICHAT_HANDLER
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KOPICHAT_", "OPENAI_"))}
     env |= {
         "KOPICHAT_MODEL": "openai:gpt-4o-mini",
@@ -106,7 +125,9 @@ def _env(database_url: str, openai_base_url: str) -> dict[str, str]:
         "OPENAI_BASE_URL": openai_base_url,
         "DATABASE_URL": database_url,
         "BENCH_EVENT": json.dumps(lambda_event()),
-        "PYTHONPATH": str(kopichat_root()),
+        "BENCH_HANDLER": handler,
+        # The reference lives with the benchmark; Kopichat may run from another checkout.
+        "PYTHONPATH": str(kopichat_root() if handler == KOPICHAT_HANDLER else ROOT),
     }
     return env
 
@@ -118,7 +139,8 @@ def _run_child(
     # directory first on sys.path), so only what PYTHONPATH names is importable.
     flags = [*(["-X", "importtime"] if importtime else []), *(["-S"] if isolated_in else [])]
     argv = [sys.executable, *flags, "-c", _CHILD]
-    cwd = isolated_in or kopichat_root()
+    # `-c` puts the working directory first on sys.path: the checkout the handler comes from.
+    cwd = isolated_in or Path(env["PYTHONPATH"].split(os.pathsep)[0])
     env = {**env, "BENCH_EVENT": json.dumps(_arrived_now(json.loads(env["BENCH_EVENT"])))}
     # stderr goes to a file: -X importtime writes more than a pipe buffer holds.
     with tempfile.TemporaryFile("w+") as errors:
@@ -168,12 +190,15 @@ def parse_importtime(stderr: str) -> list[Imported]:
 
 def measure_cold_start(database_url: str, openai_base_url: str, runs: int) -> ColdStart:
     env = _env(database_url, openai_base_url)
+    reference_env = _env(database_url, openai_base_url, REFERENCE_HANDLER)
     result = ColdStart()
-    for _ in range(runs):
+    for _ in range(runs):  # alternating, so a slower moment of the machine hits both
         elapsed, report, _stderr = _run_child(env, importtime=False)
         result.runs_s.append(elapsed)
         result.import_s.append(report["import_s"])
         result.request_s.append(report["request_s"])
+        elapsed, _report, _stderr = _run_child(reference_env, importtime=False)
+        result.reference_runs_s.append(elapsed)
     _elapsed, _report, stderr = _run_child(env, importtime=True)
     result.imports = parse_importtime(stderr)
     return result
@@ -210,7 +235,7 @@ def measure_image_cold_start(
     built = build_lambda_asset(work / "image")
     bare = without_bytecode(built, work / "image-without-bytecode")
     settings = {k: v for k, v in _env(database_url, openai_base_url).items() if k != "PYTHONPATH"}
-    wanted = ("KOPICHAT_", "OPENAI_", "DATABASE_URL", "BENCH_EVENT")
+    wanted = ("KOPICHAT_", "OPENAI_", "DATABASE_URL", "BENCH_EVENT", "BENCH_HANDLER")
     settings = {k: v for k, v in settings.items() if k.startswith(wanted)}
     result = ImageColdStart()
     for _ in range(runs):  # alternating, so a slower moment of the machine hits both

@@ -102,3 +102,46 @@ class RowCounter:
 
 def server_version(admin_url: str) -> str:
     return str(scalar(admin_url, "SELECT VERSION()"))
+
+
+# Statements and commands a client sends, each one round trip (a ping is an admin command).
+_ROUND_TRIPS = {
+    "Com_select": "select",
+    "Com_insert": "insert",
+    "Com_update": "update",
+    "Com_delete": "delete",
+    "Com_commit": "commit",
+    "Com_rollback": "rollback",
+    "Com_admin_commands": "ping",
+    "Com_set_option": "set",
+}
+
+
+class RoundTripCounter:
+    """Round trips to the database server, server-wide, from MariaDB's `Com_*` counters (what
+    the counter itself sends is `Com_show_status`, not counted). Read around a phase in which
+    only one app has work."""
+
+    def __init__(self, admin_url: str) -> None:
+        self._engine = plain_engine(admin_url)
+        self._conn = self._engine.connect()
+
+    def read(self) -> dict[str, int]:
+        names = ", ".join(f"'{name}'" for name in _ROUND_TRIPS)
+        rows = self._conn.execute(
+            text(f"SHOW GLOBAL STATUS WHERE Variable_name IN ({names})")
+        ).all()
+        return {_ROUND_TRIPS[str(row[0])]: int(row[1]) for row in rows}
+
+    @staticmethod
+    def per_turn(before: dict[str, int], after: dict[str, int], turns: int) -> dict[str, float]:
+        """Round trips per turn by kind, and their `total`; kinds with none are left out."""
+        if not turns:
+            return {}
+        deltas = {k: (after.get(k, 0) - before.get(k, 0)) / turns for k in after}
+        kept = {k: v for k, v in deltas.items() if v > 0}
+        return {**kept, "total": sum(kept.values())}
+
+    def close(self) -> None:
+        self._conn.close()
+        self._engine.dispose()

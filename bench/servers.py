@@ -23,6 +23,12 @@ def kopichat_root() -> Path:
     return Path(os.environ.get("KOPICHAT_BENCH_KOPICHAT_ROOT") or ROOT).resolve()
 
 
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU time that a process has used so far, all its threads (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -2,9 +2,13 @@
 
 Starts a throw-away MariaDB database and the server (fake model, so the numbers are
 Kopichat's and MariaDB's, not a model's), runs locust headless with 32 users for 60 s, and
-prints throughput, p50/p99 and every status seen. Exits 1 if any response was not 200, 409 or
-429 (a connection error counts as a failure too). The whole run is bounded: locust stops itself
-after the duration, and a hard timeout ends it if it does not.
+prints throughput, p50/p99 and every status seen, and requests per second per core of the
+server process: requests over the CPU time the server itself used (user + system, read from
+/proc before and after the run), so that runs on different machines compare.
+KOPICHAT_BENCH_KOPICHAT_ROOT runs the server from another checkout (as for `make bench`).
+Exits 1 if any response was not 200, 409 or 429 (a connection error counts as a failure too).
+The whole run is bounded: locust stops itself after the duration, and a hard timeout ends it
+if it does not.
 """
 
 from __future__ import annotations
@@ -19,7 +23,15 @@ from pathlib import Path
 
 from agent.migrate import migrate
 from bench.db import DEFAULT_ADMIN_URL, bench_databases
-from bench.servers import ROOT, free_port, kopichat_env, running, start
+from bench.servers import (
+    ROOT,
+    free_port,
+    kopichat_env,
+    kopichat_root,
+    process_cpu_s,
+    running,
+    start,
+)
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 EXPECTED = {"200", "409", "429"}
@@ -33,7 +45,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[rank]
 
 
-def report(result: dict[str, object], users: int, seconds: int) -> tuple[str, bool]:
+def report(
+    result: dict[str, object], users: int, seconds: int, server_cpu_s: float
+) -> tuple[str, bool]:
     statuses: dict[str, int] = result["statuses"]  # type: ignore[assignment]
     latencies: dict[str, list[float]] = result["latencies_ms"]  # type: ignore[assignment]
     duration = float(result["duration_s"]) or float(seconds)  # type: ignore[arg-type]
@@ -44,6 +58,10 @@ def report(result: dict[str, object], users: int, seconds: int) -> tuple[str, bo
         f"requests: {total} in {duration:.1f} s = {total / duration:.0f} requests/s "
         f"({len(ok) / duration:.0f}/s answered 200)",
         f"latency of 200s: p50 {percentile(ok, 0.5):.1f} ms, p99 {percentile(ok, 0.99):.1f} ms",
+        f"server CPU: {server_cpu_s:.1f} s = {total / server_cpu_s:.0f} requests/s per core "
+        f"({server_cpu_s / total * 1000:.2f} ms of CPU per request)"
+        if server_cpu_s > 0
+        else "server CPU: not measured",
         "by status: "
         + ", ".join(f"{status}: {count}" for status, count in sorted(statuses.items())),
         "",
@@ -74,9 +92,10 @@ def main() -> int:
         url = databases.create("load")
         migrate(url)
         port = free_port()
-        server = start("kopichat", "api", kopichat_env(url, port), Path(tmp))
+        server = start("kopichat", "api", kopichat_env(url, port), Path(tmp), kopichat_root())
         result_path = Path(tmp) / "result.json"
         with running([server]):
+            cpu_before = process_cpu_s(server.process.pid)
             locust = subprocess.run(
                 [
                     str(Path(sys.executable).with_name("locust")),
@@ -106,11 +125,14 @@ def main() -> int:
                 timeout=args.seconds + 90,  # a hang guard, never reached on a normal run
                 check=False,
             )
+            server_cpu_s = process_cpu_s(server.process.pid) - cpu_before
         if locust.returncode != 0 or not result_path.exists():
             print(locust.stdout[-3000:], locust.stderr[-3000:], sep="\n", file=sys.stderr)
             print("kopichat: the load run did not finish", file=sys.stderr)
             return 1
-        text, passed = report(json.loads(result_path.read_text()), args.users, args.seconds)
+        text, passed = report(
+            json.loads(result_path.read_text()), args.users, args.seconds, server_cpu_s
+        )
     print(text)
     return 0 if passed else 1
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, delete, event, func, select
+from sqlalchemy.pool import QueuePool
 
 from agent.adapters.sql.engine import create_schema_if_sqlite, make_engine
 from agent.adapters.sql.store import SqlConversationStore
@@ -224,3 +225,59 @@ def test_a_locked_row_ends_in_database_unavailable_within_the_limits(
         locker.rollback()
         locker.close()
         engine.dispose()
+
+
+# MariaDB's per-connection statement counters: each is one round trip (a ping is an admin
+# command).
+_ROUND_TRIPS = (
+    "Com_select",
+    "Com_insert",
+    "Com_update",
+    "Com_delete",
+    "Com_commit",
+    "Com_rollback",
+    "Com_admin_commands",
+)
+
+
+def _session_counts(engine: Engine) -> dict[str, int]:
+    """The counters of the pool's one connection (the turns ran one after another on it)."""
+    names = ", ".join(f"'{name}'" for name in _ROUND_TRIPS)
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(f"SHOW SESSION STATUS WHERE Variable_name IN ({names})")
+        return {str(name): int(value) for name, value in rows}
+
+
+@pytest.mark.mysql
+def test_a_turn_is_six_round_trips_in_two_transactions(migrated_mysql_url: str) -> None:
+    """Lease + one read + COMMIT before the model call, UPDATE + INSERT + COMMIT after it: no
+    ping of a connection in use a moment ago, no ROLLBACK after a COMMIT."""
+    engine = make_engine(migrated_mysql_url)
+    store = SqlConversationStore(engine)
+    conv = seed(store, 2)
+    turns = 3
+    before = _session_counts(engine)
+    seed_more = [Message(Role.USER, f"more {n}") for n in range(turns)]
+
+    async def take_turns() -> None:
+        for user in seed_more:
+            async with store.turn(conv.id, owner=None, window=5, lease_s=30, timeout_s=5) as t:
+                await t.commit(user, Message(Role.BOT, "b"), None, receipt=None, timeout_s=5)
+
+    asyncio.run(take_turns())
+    after = _session_counts(engine)
+    pool = engine.pool
+    assert isinstance(pool, QueuePool)
+    assert pool.checkedin() == 1, "the turns did not all run on one connection"
+    engine.dispose()
+    delta = {name.removeprefix("Com_"): after[name] - before[name] for name in _ROUND_TRIPS}
+    delta["rollback"] -= 1  # the counters' own read ends with one
+    assert delta == {
+        "select": turns,  # the conversation and its window, together
+        "insert": turns,  # both messages in one statement
+        "update": 2 * turns,  # take the lease; check and clear it at the commit
+        "delete": 0,
+        "commit": 2 * turns,
+        "rollback": 0,
+        "admin_commands": 0,  # no ping
+    }

@@ -12,6 +12,13 @@ and the proxy's target group sets the same value with its InitQuery on each data
 it opens.
 
 `ssl_ca=certifi` in a MySQL URL stands for the CA bundle of the certifi package (see `CERTIFI`).
+
+Round trips (MySQL): a connection taken from the pool is pinged first only when it may have
+gone stale, that is when it sat idle for `PING_AFTER_IDLE_S` or longer (MySQL, RDS Proxy and a
+frozen Lambda drop idle connections) or a database error happened since it was last used; a
+busy service skips the ping. A connection goes back to the pool with a ROLLBACK only when its
+last transaction was not already ended by a COMMIT or ROLLBACK. Together that is four round
+trips fewer per turn than SQLAlchemy's `pool_pre_ping` and rollback-on-return.
 """
 
 from __future__ import annotations
@@ -24,8 +31,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.exc import ArgumentError, DisconnectionError, SQLAlchemyError
+from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState
 
 from agent.adapters.aws import database_password_source
 from agent.errors import ConfigError
@@ -37,6 +44,10 @@ _DEADLINE = "kopichat_deadline"
 CERTIFI = "certifi"
 # Below this a statement cannot finish anyway; PyMySQL needs a positive timeout.
 _MIN_STATEMENT_S = 0.05
+# A pooled connection idle this long is pinged before use; see the module's docstring.
+PING_AFTER_IDLE_S = 1.0
+_LAST_USED = "kopichat_last_used"
+_OPEN_TRANSACTION = "kopichat_open_transaction"
 
 
 def is_sqlite(url: str) -> bool:
@@ -118,17 +129,19 @@ def make_engine(
             connect_args["init_command"] = (
                 f"SET SESSION innodb_lock_wait_timeout = {lock_wait_s(io_timeout)}"
             )
-        # pre_ping and recycle: RDS Proxy and MySQL close idle connections under a frozen Lambda.
+        # recycle and the ping after idling: RDS Proxy and MySQL close idle connections under a
+        # frozen Lambda. The reset on return is the listener's (see _skip_needless_round_trips).
         engine = create_engine(
             parsed,
-            pool_pre_ping=True,
             pool_recycle=280,
+            pool_reset_on_return=None,
             pool_size=8,
             max_overflow=8,
             pool_timeout=timeout_s,
             connect_args=connect_args,
         )
         event.listen(engine, "before_cursor_execute", _socket_timeouts_within(io_timeout))
+        _skip_needless_round_trips(engine)
         if password_source is not None:
             _fresh_password_per_connection(engine, password_source)
         return engine
@@ -162,6 +175,53 @@ def _socket_timeouts_within(limit_s: float) -> Callable[..., None]:
         dbapi._read_timeout = dbapi._write_timeout = timeout  # type: ignore[union-attr]
 
     return tighten
+
+
+def _skip_needless_round_trips(engine: Engine) -> None:
+    """Ping only connections that may be stale; roll back only open transactions."""
+    health = {"error_at": 0.0}  # monotonic time of the engine's last database error
+
+    def in_use(conn: Connection, *_args: Any) -> None:
+        conn.info[_OPEN_TRANSACTION] = True
+
+    def ended(conn: Connection) -> None:  # commit and rollback, before the driver's call
+        # An invalidated connection refuses `info`; the pool discards it anyway.
+        with suppress(SQLAlchemyError):
+            conn.info[_OPEN_TRANSACTION] = False
+
+    def failed(context: Any) -> None:
+        health["error_at"] = time.monotonic()
+        connection = getattr(context, "connection", None)
+        if connection is not None:
+            with suppress(SQLAlchemyError):
+                connection.info[_OPEN_TRANSACTION] = True  # whatever happened: roll back
+
+    def checkout(dbapi: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        last_used = record.info.get(_LAST_USED)
+        now = time.monotonic()
+        if last_used is None or (
+            now - last_used < PING_AFTER_IDLE_S and last_used > health["error_at"]
+        ):
+            return  # new (just connected), or in use a moment ago with no error since
+        try:
+            dbapi.ping(reconnect=False)
+        except Exception as exc:
+            # The pool throws this connection away and checks out another one.
+            raise DisconnectionError(f"stale pooled connection ({type(exc).__name__})") from exc
+
+    def reset(dbapi: Any, record: ConnectionPoolEntry, state: PoolResetState) -> None:
+        record.info[_LAST_USED] = time.monotonic()
+        if state.transaction_was_reset or not record.info.get(_OPEN_TRANSACTION, True):
+            return
+        dbapi.rollback()  # a failure here makes the pool discard the connection
+        record.info[_OPEN_TRANSACTION] = False
+
+    event.listen(engine, "before_cursor_execute", in_use)
+    event.listen(engine, "commit", ended)
+    event.listen(engine, "rollback", ended)
+    event.listen(engine, "handle_error", failed)
+    event.listen(engine.pool, "checkout", checkout)
+    event.listen(engine.pool, "reset", reset)
 
 
 def _fresh_password_per_connection(

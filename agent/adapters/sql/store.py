@@ -97,6 +97,20 @@ _WINDOW = (
     .limit(bindparam("window", literal_execute=True, type_=Integer()))
 )
 _PAGE_BEFORE = _WINDOW.where(messages.c.seq < bindparam("before"))
+# A turn's read, one round trip: the conversation with its newest `window` messages (one row per
+# message, newest first; one row with no message when there is none).
+_RECENT = _WINDOW.add_columns(messages.c.conversation_id).subquery("recent")
+_CONVERSATION_AND_WINDOW = (
+    select(
+        *_CONVERSATION.selected_columns,
+        _RECENT.c.seq,
+        _RECENT.c.role,
+        _RECENT.c.content,
+    )
+    .select_from(conversations.outerjoin(_RECENT, _RECENT.c.conversation_id == conversations.c.id))
+    .where(conversations.c.id == bindparam("cid"))
+    .order_by(_RECENT.c.seq.desc())
+)
 _LAST_SEQ = (
     select(messages.c.seq)
     .where(messages.c.conversation_id == bindparam("cid"))
@@ -118,6 +132,13 @@ _END_OPENING_TURN = _END_TURN.values(
 _RELEASE = update(conversations).where(*_HELD_BY).values(turn_lease=None, turn_lease_until=None)
 _EXISTS = select(conversations.c.id).where(conversations.c.id == bindparam("cid"))
 _INSERT_MESSAGES = insert(messages)
+_INSERT_CONVERSATION = insert(conversations)
+_INSERT_KEY = insert(idempotency_keys)
+_RELEASE_KEY = delete(idempotency_keys).where(
+    idempotency_keys.c.key_hash == bindparam("key"),
+    idempotency_keys.c.token == bindparam("claim_token"),
+    idempotency_keys.c.response.is_(None),
+)
 _KEY_ROW = select(
     idempotency_keys.c.target,
     idempotency_keys.c.message_hash,
@@ -281,17 +302,20 @@ class SqlConversationStore:
                 taken = conn.execute(_TAKE_LEASE, params).rowcount
             else:
                 taken = conn.execute(_TAKE_OWN_LEASE, {**params, "b_owner": owner}).rowcount
-            row = conn.execute(_CONVERSATION, {"cid": conversation_id}).one_or_none()
+            rows = conn.execute(
+                _CONVERSATION_AND_WINDOW, {"cid": conversation_id, "window": window}
+            ).all()
+            row = rows[0] if rows else None
             if row is None or (owner is not None and row.owner != owner):
                 raise ConversationNotFound(conversation_id)
             if taken != 1:
                 raise TurnInProgress(conversation_id)
-            recent = conn.execute(_WINDOW, {"cid": conversation_id, "window": window}).all()
+            recent = [r for r in rows if r.seq is not None]
             if recent:
                 last_seq = recent[0].seq
-            else:
+            else:  # a window of 0 messages, or a conversation with none
                 last_seq = conn.execute(_LAST_SEQ, {"cid": conversation_id}).scalar() or 0
-        recent = list(reversed(recent))
+        recent.reverse()
         return _SqlTurn(
             store=self,
             conversation=_conversation(conversation_id, row),
@@ -361,16 +385,17 @@ class SqlConversationStore:
         stance = conversation.stance
         with self._transaction(timeout_s) as conn:
             conn.execute(
-                insert(conversations).values(
-                    id=conversation.id,
-                    topic=stance.topic if stance else None,
-                    thesis=stance.thesis if stance else None,
-                    antithesis=(stance.antithesis or None) if stance else None,
-                    prompt_version=conversation.prompt_version,
-                    created_at=created,
-                    updated_at=created,
-                    owner=conversation.owner,
-                )
+                _INSERT_CONVERSATION,
+                {
+                    "id": conversation.id,
+                    "topic": stance.topic if stance else None,
+                    "thesis": stance.thesis if stance else None,
+                    "antithesis": (stance.antithesis or None) if stance else None,
+                    "prompt_version": conversation.prompt_version,
+                    "created_at": created,
+                    "updated_at": created,
+                    "owner": conversation.owner,
+                },
             )
             _insert_messages(conn, conversation.id, 1, [user, bot], created)
             if receipt is not None:
@@ -459,7 +484,7 @@ class SqlConversationStore:
             }
             try:
                 with self._transaction(timeout_s) as conn:
-                    conn.execute(insert(idempotency_keys).values(key_hash=request.key, **fresh))
+                    conn.execute(_INSERT_KEY, {"key_hash": request.key, **fresh})
                 return Claimed(request.key, token)
             except IntegrityError:
                 pass  # the key exists: look at it
@@ -498,13 +523,7 @@ class SqlConversationStore:
 
     def _release_key(self, claim: Claimed, timeout_s: float) -> None:
         with self._transaction(min(timeout_s, self._timeout_s)) as conn:
-            conn.execute(
-                delete(idempotency_keys).where(
-                    idempotency_keys.c.key_hash == claim.key,
-                    idempotency_keys.c.token == claim.token,
-                    idempotency_keys.c.response.is_(None),
-                )
-            )
+            conn.execute(_RELEASE_KEY, {"key": claim.key, "claim_token": claim.token})
 
     # --- housekeeping ----------------------------------------------------------------------
 
