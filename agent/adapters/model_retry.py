@@ -151,12 +151,14 @@ async def call_with_retries(
         tries += 1
         left = deadline - loop.time()
         patient = progress is None or tries >= attempts
+        began = loop.time()
         try:
             async with asyncio.timeout_at(deadline if patient else loop.time() + left / 2) as t:
                 if progress is not None:
                     progress.reset(None if patient else lambda: t.reschedule(deadline))
                 return await start()
         except TimeoutError:
+            log.warning("model attempt %d timed out after %.1f s", tries, loop.time() - began)
             if not patient and progress is not None and not progress.started:
                 raise _Hung from None  # not a word by half the time left: presumed hung
             raise
