@@ -36,8 +36,9 @@ class KopichatJsonFormatter(JsonFormatter):
             [],  # no format fields: add_fields below writes the line's own keys
             json_ensure_ascii=False,
             json_default=str,
-            # The record's own attributes, `message` (set by format) and the fields' carrier.
-            reserved_attrs=[*RESERVED_ATTRS, "message", "asctime", FIELDS_ATTR],
+            # The record's own attributes, `message` (set by format), the fields' carrier, and
+            # uvicorn's terminal copy of its message (ANSI colour codes: noise in a JSON line).
+            reserved_attrs=[*RESERVED_ATTRS, "message", "asctime", FIELDS_ATTR, "color_message"],
         )
 
     def add_fields(

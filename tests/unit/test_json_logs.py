@@ -81,3 +81,14 @@ def test_an_exception_goes_under_error_and_non_json_values_as_text() -> None:
 
 def test_text_stays_unescaped() -> None:
     assert "ねこ" in KopichatJsonFormatter().format(_record(msg="ねこ"))
+
+
+def test_uvicorns_coloured_copy_of_a_message_is_left_out() -> None:
+    record = _record(
+        "Started server process [7]",
+        extra={"color_message": "Started server process [\x1b[36m%d\x1b[0m]"},
+    )
+    line = _line(record)
+    assert line["msg"] == "Started server process [7]"
+    assert "color_message" not in line
+    assert "\x1b" not in json.dumps(line)
