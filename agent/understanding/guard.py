@@ -57,13 +57,12 @@ class Verdict:
         return self.problem is not None and (self.rule in REPLACING_RULES or self.rule == "judge")
 
 
-def asserts_claim(text: str, claim: str) -> bool:
+def asserts_claim(text: str, claim: str, language: str | None) -> bool:
     """Whether a sentence of `text` states `claim` (its words, in order) as true: not denied,
     not quoted, not put in someone else's mouth ("Some people think …", "It is false that …")."""
     wanted = words(claim)
     if len(wanted) < 3:
         return False
-    language = detect_language(text)
     for sentence in split_sentences(without_quotes(text), language):
         if sentence.rstrip().endswith("?"):
             continue  # asked, not stated
@@ -106,11 +105,10 @@ def _stems(text: str, language: str) -> set[str]:
     return {stem[:_STEM] for stem in stemmer.stemWords(content)}
 
 
-def off_topic(body: str, stance: Stance, user: str) -> bool:
+def off_topic(body: str, stance: Stance, user: str, language: str) -> bool:
     """Whether a reply of some length shares no word stem with what the debate is about."""
     if len(words(body)) < _MIN_OFF_TOPIC_WORDS:
         return False
-    language = detect_language(body) or "en"
     about = " ".join((stance.topic, stance.thesis, stance.antithesis or "", user))
     context = _stems(about, language)
     return bool(context) and not (_stems(body, language) & context)
@@ -132,9 +130,10 @@ class StanceGuard:
         conceded = concession_in(body)
         if conceded is not None:
             return Verdict(f"concession: {conceded}", rule="concession")
-        if stance.antithesis and asserts_claim(body, stance.antithesis):
+        language = detect_language(body)  # once per reply: both rules below read it
+        if stance.antithesis and asserts_claim(body, stance.antithesis, language):
             return Verdict("switched side", rule="switched side")
-        if off_topic(body, stance, user):
+        if off_topic(body, stance, user, language or "en"):
             return Verdict("off topic", rule="off topic")
         return Verdict()
 
