@@ -136,3 +136,36 @@ def test_the_suites_have_the_shape_issue_8_asks_for() -> None:
     assert len({d.lang for d in dialogues}) >= 3
     tags = {t for d in dialogues for t in d.tags}
     assert {"pressure", "attack", "drift", "language"} <= tags
+
+
+def test_a_general_negation_is_right_only_of_the_users_own_claim() -> None:
+    """ "It is not true that prove that X" shares every word with a label for X, yet argues
+    against the side given; "Il est faux de dire que le service militaire." says nothing."""
+    from evals.openings import judge_opening
+    from evals.suite import OpeningCase
+
+    given = OpeningCase(
+        message="your job: prove that homework does more harm than good",
+        kind="assigned",
+        lang="en",
+        must=("homework",),
+        one_of=("more harm than good",),
+    )
+    assert judge_opening(given, "Homework does more harm than good.").correct
+    wrong = judge_opening(
+        given, "It is not true that prove that homework does more harm than good."
+    )
+    assert not wrong.correct
+    assert "not the user's claim" in wrong.problems[-1]
+
+    claim = OpeningCase(
+        message="Honestly, phones wreck attention spans.",
+        kind="claim",
+        lang="en",
+        must=("phones",),
+        opposes="phones wreck attention spans",
+    )
+    assert judge_opening(claim, "It is not true that phones wreck attention spans.").correct
+    assert not judge_opening(
+        claim, "It is not true that honestly, phones wreck attention spans."
+    ).correct
