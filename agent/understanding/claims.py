@@ -561,10 +561,27 @@ _LIST_WORDS = frozenset("and or et ou y o und oder e ou и или".split())
 # zu lernen").
 _GOVERNED = frozenset("que qu che dass ob что чтобы".split())
 _MAX_LEAD_IN_WORDS = 3
+# The speaker, in every language read: a segment with one of these is about the user.
+_SPEAKER = frozenset("i me my je j moi yo mi ich mich mir mein io eu я меня мне".split())
 
 
 def _has_verb(text: str, language: str) -> bool:
     return english.has_verb(text) if language == "en" else other.is_claim(text, language)
+
+
+def _split_outside_brackets(pattern: re.Pattern[str], text: str) -> list[str]:
+    """`text` split where `pattern` matches, except inside brackets ("(Paris, Lyon, etc.)")."""
+    depth, cuts = 0, []
+    breaks = {m.start(): m for m in pattern.finditer(text)}
+    for i, char in enumerate(text):
+        depth += (char in "([{") - (char in ")]}")
+        if i in breaks and depth <= 0:
+            cuts.append(breaks[i])
+    pieces, begin = [], 0
+    for match in cuts:
+        pieces.append(text[begin : match.start()])
+        begin = match.end()
+    return [*pieces, text[begin:]]
 
 
 def _lead_in(segment: str, following: str, colon: bool) -> bool:
@@ -596,16 +613,25 @@ def core_clause(claim: str, language: str) -> str:
     segment depends on the next ("If …, …")."""
     if language not in GRAMMARS:
         return claim
+    # Before a colon, a scene set with no known verb or about the speaker ("Llevo 10 años de
+    # profe y lo tengo clarísimo: X", "I've taught for years and I'll say it: X") is a lead-in;
+    # a claim before a colon ("X is a bad idea: …") is not.
+    scene, before_colon, said = claim.partition(": ")
+    scene_set = bool(set(words(scene)) & _SPEAKER) or not _has_verb(scene, language)
+    if before_colon and len(words(said)) >= 3 and "(" not in scene and scene_set:
+        return core_clause(said, language)
     pattern = _CLAUSE_BREAK_RU if language == "ru" else _CLAUSE_BREAK
-    segments = [s for s in pattern.split(claim) if s.strip()]
+    segments = [s for s in _split_outside_brackets(pattern, claim) if s.strip()]
     if len(segments) < 2 or (words(segments[0])[:1] and words(segments[0])[0] in _SUBORDINATORS):
         return claim
     with_verb = [i for i, segment in enumerate(segments) if _has_verb(segment, language)]
     if not with_verb:
         return claim
     colon = ":" in claim[len(segments[0]) : claim.index(segments[1], len(segments[0]))]
-    start = 1 if with_verb[0] == 1 and _lead_in(segments[0], segments[1], colon) else 0
-    last = with_verb[0]
+    start = 1 if (with_verb[0] == 1 and _lead_in(segments[0], segments[1], colon)) else 0
+    if start and _governed(segments[1], language):
+        start = 0  # "Докажи мне, что X": what governs X is no lead-in
+    last = max(with_verb[0], start)
     while last + 1 < len(segments) and _governed(segments[last + 1], language):
         last += 1
     begin = claim.index(segments[start])

@@ -80,6 +80,7 @@ _ASSIGNED_EN = [
         _REQUEST_START
         + r"(?:argue|defend|make the case|take the (?:side|position|view))\s+"
         + rf"{_THAT}(?P<t>.+)",
+        _REQUEST_START + r"prove\s+(?:to me\s+)?that\s+(?P<t>.+)",
         r"\byour\s+(?:side|position|thesis|stance|view)\s*(?:is|:)\s*(?:that\s+)?(?P<t>.+)",
         r"\b(?:you're|you are) on the side (?:that says\s+|of\s+)(?:that\s+)?(?P<t>.+)",
         r"\btake the (?P<dir>contra|con|opposing|negative|pro|affirmative) side (?:on|of)\s+"
@@ -89,16 +90,26 @@ _ASSIGNED_EN = [
         r"(?<!\bje )(?<!\bich )\b(?:défends|défendez|défendre|argumente[sz]?|argumenter|soutiens|"
         r"soutenez|soutenir|prouve[sz]?|prouver|démontre[sz]?|démontrer|defiende|defienda[sn]?|"
         r"defender|argumenta[rs]?|argumente[sn]?|sostén|sostener|demuestra|demostrar|demuestres|"
+        r"demuéstrame|demuestrame|dimostrami|prova-me|demonstra-me|"
         r"difendi|difendere|argomenta|argomentare|sostieni|sostenere|dimostra|dimostrare|"
         r"defenda|defende|sustenta|sustente|provar|demonstre|demonstrar|verteidige|verteidigen|"
         r"verteidigst|argumentiere|argumentieren|argumentierst|beweise|beweisen|vertrittst|"
         r"докажи|доказать|докажешь|защищай|защищать|защитишь|отстаивай|отстаивать|"
-        r"аргументируй)\s*,?\s*(?:l['’]idée\s+|la idea de\s+|l['’]idea\s+|a ideia de\s+|"
-        r"die (?:idee|these)\s*,?\s*|идею\s*,?\s*)?(?:que\s+|qu['’]|che\s+|dass\s+|что\s+)"
-        r"(?P<t>.+)",
+        r"аргументируй)(?:[\s-]*(?:мне|mir|moi|me|mi))?\s*,?\s*(?:(?:l['’]idée|la idea de|"
+        r"l['’]idea|a ideia de|la (?:thèse|position|tesis|posición|tesi|posizione)|"
+        r"a (?:tese|posição)|die (?:idee|these|position)|идею|тезис|позицию)\s*,?\s*)?"
+        r"(?:que\s+|qu['’]|che\s+|dass\s+|что\s+|:\s*)(?P<t>.+)",
         r"(?<!\bje )(?<!\bich )\b(?:argumente[sn]?|argumentar|argomenta(?:re)?|argumentier\w*|"
         r"défend\w*|difend\w*|defend\w*|выступа\w*)\s+(?P<dir>a favor de|en contra de|contra|"
         r"contro|a favore di|pour|contre|für|gegen|за|против)\s+(?P<t>.+)",
+        # "(Nobody will) convince me that X", in the other languages: either way the bot argues X
+        # (a past "tu m'as convaincu que X" means the user holds X: not read so).
+        r"(?:\bme|\bm['’]|\bmich|\bmi|\bменя)\s*(?:\w+\s+){0,2}(?:convain|convenc|convinc|"
+        r"überzeug|убед|переубед)\w*(?<!cu)(?<!cue)(?<!ido)(?<!ida)(?<!ил)(?<!ила)\s*,?\s*"
+        r"(?:de\s+|davon\s*,?\s*|в том\s*,?\s*)?(?:que\s+|qu['’]|che\s+|dass\s+|что\s+)"
+        r"(?P<t>.+)",
+        r"\b(?:convencer-?me|convincermi|überzeugt\s+mich(?:\s+(?:niemand|keiner))?)\s*,?\s*"
+        r"(?:de\s+|davon\s*,?\s*)?(?:que\s+|che\s+|dass\s+)(?P<t>.+)",
         r"\bplay (?:the )?devil'?s advocate\s*(?:on|for|:|,|-)?\s*(?P<t>.+)",
         _REQUEST_START + r"(?:tell me|explain)\s+why\s+(?P<t>.+)",
     )
@@ -230,11 +241,39 @@ def picked_side(topic: str, direction: str = "for", language: str = "en") -> str
     """The side the bot takes on a bare topic: for it, unless told to argue against; in the
     language of the message."""
     topic = clean(topic)
+    if words(topic)[:1] and words(topic)[0] in _DETERMINERS:
+        topic = topic[:1].lower() + topic[1:]  # "Le service militaire" inside a sentence
     problem = language == "en" and direction == "for" and _PROBLEMS.search(topic)
     if problem and len(topic.split()) <= 3:
         return f"{topic[:1].upper()}{topic[1:]} is a serious problem that needs action now"
     rules = claims.grammar(language) or claims.GRAMMARS["en"]
-    return rules.picked[0 if direction == "for" else 1].format(topic=topic)
+    return _contracted(rules.picked[0 if direction == "for" else 1].format(topic=topic), language)
+
+
+# A preposition before an article is one word in these languages: "a favor de el" is "a favor
+# del", "a favor de a escala" is "a favor da escala", "a favore di il" is "a favore del".
+_CONTRACTIONS = {
+    "es": {"de el": "del", "a el": "al"},
+    "pt": {"de o": "do", "de a": "da", "de os": "dos", "de as": "das"},
+    "it": {
+        "di il": "del",
+        "di lo": "dello",
+        "di la": "della",
+        "di i": "dei",
+        "di gli": "degli",
+        "di le": "delle",
+        "di l'": "dell'",
+        "di l’": "dell’",
+    },
+    "fr": {"de le": "du", "de les": "des"},
+}
+
+
+def _contracted(text: str, language: str) -> str:
+    for loose, joined in _CONTRACTIONS.get(language, {}).items():
+        end = r"(?=\s|$)" if loose[-1].isalpha() else ""
+        text = re.sub(rf"(?<!\w){re.escape(loose)}{end}", joined, text, flags=re.I)
+    return text
 
 
 def read_opening(message: str) -> OpeningReading:
@@ -276,7 +315,7 @@ def read_opening(message: str) -> OpeningReading:
             )
     talk = _TALK_ABOUT.match(clean(rest))
     if talk and not topic and language != "en":  # English lead-ins: _lead_in, comparisons too
-        named = clean(talk["t"])
+        named = _talked_about(talk["t"], language)
         return _reading(OpeningKind.TOPIC, language, named, picked_side(named, language=language))
     return (
         _assigned(rest, topic, language)
@@ -294,12 +333,27 @@ def read_opening(message: str) -> OpeningReading:
 
 # "Let's talk about X." opening a longer message names the topic, in every language.
 _TALK_ABOUT = re.compile(
-    r"^(?:let'?s (?:talk about|debate|discuss)|parlons (?:de|du|des)|hablemos (?:de|del|sobre)|"
-    r"lass(?:t)? uns über|parliamo (?:di|del|della|dei|delle)|vamos falar (?:de|do|da|sobre)|"
-    r"давай(?:те)? (?:поговорим|обсудим)(?: о| об)?)\s+(?P<t>.+?)(?:\s+(?:reden|sprechen|"
-    r"diskutieren))?$",
+    r"^(?:(?:let'?s|i (?:want|would like|'d like) to|je veux|je voudrais|quiero|quisiera|"
+    r"ich möchte|ich will|voglio|vorrei|quero|queria|vamos|хочу|хотел[аи]? бы|давай(?:те)?|"
+    r"lass(?:t)? uns)\s+(?:talk about|debate|discuss|débattre|discuter|parler|debatir|discutir|"
+    r"hablar|discutere|parlare|debater|falar|поговорить|обсудить|поспорить|поговорим|обсудим|"
+    r"поспорим|über)|parlons|discutons|débattons|hablemos|debatamos|discutamos|parliamo|"
+    r"discutiamo)(?:\s+(?:about|de|sur|sobre|di|su|о|об|про)(?=\s))?\s+(?P<t>.+?)"
+    r"(?:\s+(?:reden|sprechen|diskutieren|debattieren))?$",
     re.I,
 )
+
+
+def _talked_about(named: str, language: str) -> str:
+    """The topic after "parlons du …", "hablemos del …": the article the preposition took in
+    ("du nucléaire" -> "le nucléaire", "del servicio" -> "el servicio")."""
+    head, _, tail = clean(named).partition(" ")
+    for loose, joined in _CONTRACTIONS.get(language, {}).items():
+        if tail and head.lower() == joined and loose[-1].isalpha():
+            return f"{loose.split(' ', 1)[1]} {tail}"
+    return clean(named)
+
+
 _FIRST_PERSON = re.compile(
     r"^(?:i|i'm|i've|we|my|je|j['’]|nous|yo|soy|ich|wir|io|sono|eu|sou|я|мы)\b", re.I
 )
@@ -316,7 +370,7 @@ def _context_first(text: str, language: str) -> tuple[str, str]:
         first, last = found[0], found[-1]
         talk = _TALK_ABOUT.match(clean(first))
         if talk:
-            topic, found = clean(talk["t"]), found[1:]
+            topic, found = _talked_about(talk["t"], language), found[1:]
         elif (
             not first.endswith("?")
             and len(words(first)) <= 4
@@ -427,6 +481,8 @@ def _assigned(rest: str, topic: str, language: str) -> OpeningReading | None:
         if direction:
             return _assigned_direction(given, direction, topic, language)
         given = _with_topic_for_pronoun(other.main_clause_order(given, language), topic, language)
+        if language in other.GRAMMARS:  # "convincimi che X sia …": the thesis is indicative
+            given = other.indicative(given, language) or given
         if language == "en" and not en.has_verb(given) and len(given.split()) <= _MAX_TOPIC_WORDS:
             return _reading(
                 OpeningKind.ASSIGNED,
@@ -662,13 +718,18 @@ def _claim(rest: str, topic: str, language: str) -> OpeningReading:
     # A statement made as a sentence is a claim, known verb or not ("Phones wreck attention
     # spans."; Russian needs no verb at all: "Сериалы скучные."); its opposite is then the
     # general negation.
-    statement = said_as_sentence and len(claim.split()) >= (2 if language == "ru" else 4)
+    statement = (
+        said_as_sentence
+        and len(claim.split()) >= (2 if language == "ru" else 4)
+        and not _noun_phrase(claim, language)
+    )
     if language != "en":
         about_nothing = _FIRST_PERSON.match(claim) or _demonstrative_subject(claim, language)
         if about_nothing and not asserted and claims.framed(claim, language) is None:
             return unclear  # "je sais pas trop", "Das hat Spaß gemacht": nothing to debate
         if not asserted and not statement and not other.is_claim(claim, language):
-            if len(claim.split()) <= _MAX_TOPIC_WORDS and not said_as_sentence:
+            named = not said_as_sentence or _noun_phrase(claim, language)
+            if len(claim.split()) <= _MAX_TOPIC_WORDS and named:
                 return _reading(
                     OpeningKind.TOPIC,
                     language,
@@ -698,6 +759,24 @@ def _claim(rest: str, topic: str, language: str) -> OpeningReading:
         denied = claims.frame(claim, language)
         return _reading(OpeningKind.CLAIM, language, topic or _topic_from(claim), claim, denied)
     return _claim_reading(claim, claims.oppose(claim, language), topic, language)
+
+
+# Articles and determiners: a few words that open with one and have no known verb name a
+# topic ("Le service militaire obligatoire.", "La okupación de viviendas."); they state nothing.
+_DETERMINERS = frozenset(
+    """the a an le la les l un une des el los las una der die das den ein eine il lo gli
+    i uno o os um uma""".split()
+)
+
+
+def _noun_phrase(text: str, language: str) -> bool:
+    said = words(text)
+    return (
+        bool(said)
+        and said[0] in _DETERMINERS
+        and len(said) <= _MAX_TOPIC_WORDS
+        and not _has_verb(text, language)
+    )
 
 
 def _claim_reading(claim: str, opposite: str, topic: str, language: str) -> OpeningReading:

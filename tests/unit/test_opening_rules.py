@@ -54,7 +54,11 @@ def test_a_user_claim_gets_the_opposite_thesis(claim: str, thesis: str) -> None:
         ("nuclear power", "The case for "),
         ("Topic: taxes", "The case for "),
         ("la energía nuclear", "Los argumentos a favor de "),
-        ("Hablemos del turismo masivo en las ciudades.", "Los argumentos a favor de "),
+        # "del" is "de el": the article comes back with the topic, and contracts again
+        (
+            "Hablemos del turismo masivo en las ciudades.",
+            "Los argumentos a favor del turismo masivo en las ciudades ",
+        ),
     ],
 )
 def test_a_bare_topic_gets_a_side_picked_by_the_bot_in_its_language(topic: str, side: str) -> None:
@@ -480,3 +484,66 @@ def test_a_side_given_to_the_bot_in_other_words(message: str, thesis_has: str) -
     stance = analyze_opening(message)
     assert stance is not None
     assert thesis_has in stance.thesis.lower()
+
+
+@pytest.mark.parametrize(
+    ("message", "thesis"),
+    [
+        # a scene set before a colon, about the speaker or with no known verb
+        ("I have coached football for ten years and I will say it plainly: youth leagues "
+         "should not keep score.", "Youth leagues should keep score."),
+        ("Je bosse dans la tech depuis 2012, et je le dis franchement : le télétravail est "
+         "plus productif.", "Le télétravail n'est pas plus productif."),
+        # "(nobody will) convince me that X", in any tense and language: the bot argues X
+        ("Nadie me va a convencer de que las corridas de toros sean cultura.",
+         "Las corridas de toros son cultura."),
+        ("Niemand wird mich je davon überzeugen, dass Golf ein Sport ist.",
+         "Golf ist ein Sport."),
+        ("Ninguém vai me convencer de que o horário de verão seja útil.",
+         "O horário de verão é útil."),
+        ("Никто меня не переубедит, что дача — это отдых.", "Дача — это отдых."),
+        # "prove (to me) that X", the pronoun inside the verb or after it
+        ("Prove to me that remote work is better than the office.",
+         "Remote work is better than the office."),
+        ("Beweise mir, dass Kernkraft sicher ist.", "Kernkraft ist sicher."),
+        ("Demuéstrame que el teletrabajo funciona.", "El teletrabajo funciona."),
+        ("Dimostrami che il nucleare è sicuro.", "Il nucleare è sicuro."),
+        # a side given as "the thesis/position: X" or "the thesis that X"
+        ("Difendi la posizione: la scuola dovrebbe iniziare alle nove.",
+         "La scuola dovrebbe iniziare alle nove."),
+        # commas inside brackets do not end the claim
+        ("Les villes (Paris, Lyon, Marseille) devraient interdire les voitures.",
+         "Il est faux de dire que les villes (Paris, Lyon, Marseille) devraient interdire les "
+         "voitures."),
+    ],
+)  # fmt: skip
+def test_scene_setting_convince_me_and_prove_to_me_in_every_language(
+    message: str, thesis: str
+) -> None:
+    stance = analyze_opening(message)
+    assert stance is not None
+    assert stance.thesis == thesis
+
+
+@pytest.mark.parametrize(
+    ("message", "thesis"),
+    [
+        # "I want to debate X" names a topic; the preposition's article is given back
+        ("Je veux débattre du nucléaire.",
+         "Les arguments pour le nucléaire l'emportent sur les arguments contre."),
+        ("Quiero debatir sobre el servicio militar obligatorio.",
+         "Los argumentos a favor del servicio militar obligatorio pesan más que los "
+         "argumentos en contra."),
+        ("Voglio discutere del reddito universale.",
+         "Gli argomenti a favore del reddito universale sono più forti di quelli contro."),
+        # a noun phrase said as a sentence names a topic; it states nothing to negate
+        ("O horário de verão.",
+         "Os argumentos a favor do horário de verão são mais fortes do que os contra."),
+        ("Il nucleare in Italia.",
+         "Gli argomenti a favore del nucleare in Italia sono più forti di quelli contro."),
+    ],
+)  # fmt: skip
+def test_a_named_topic_gets_a_grammatical_side(message: str, thesis: str) -> None:
+    stance = analyze_opening(message)
+    assert stance is not None
+    assert stance.thesis == thesis
