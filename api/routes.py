@@ -6,7 +6,6 @@ from collections.abc import Awaitable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Header, Path, Query, Request, Response
-from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader
 from sse_starlette import EventSourceResponse
 
@@ -16,7 +15,7 @@ from agent.ports import OnToken
 from agent.use_case import DebateTurns
 from api.access import owner_of
 from api.lambda_budget import turn_budget_s
-from api.list_cursor import decode_cursor, encode_cursor
+from api.list_cursor import CURSOR_PATTERN, decode_cursor, encode_cursor
 from api.problems import REQUEST_ID_HEADER, ProblemRoute, problem, problem_responses
 from api.schemas import (
     UUID_PATTERN,
@@ -292,7 +291,10 @@ def build_router(request_model: type[ChatRequestBase], *, api_keys: bool) -> API
         ] = 20,
         cursor: Annotated[
             str | None,
-            Query(max_length=200, description="`next_cursor` of the page before the one wanted."),
+            Query(
+                pattern=CURSOR_PATTERN,
+                description="`next_cursor` of the page before the one wanted (opaque).",
+            ),
         ] = None,
         q: Annotated[
             str | None,
@@ -303,12 +305,7 @@ def build_router(request_model: type[ChatRequestBase], *, api_keys: bool) -> API
             ),
         ] = None,
     ) -> ConversationListView:
-        try:
-            after = decode_cursor(cursor) if cursor is not None else None
-        except ValueError as exc:
-            raise RequestValidationError(
-                [{"loc": ("query", "cursor"), "msg": str(exc), "type": "value_error"}]
-            ) from None
+        after = decode_cursor(cursor) if cursor is not None else None
         found = await turns.conversations(owner=owner, limit=limit, after=after, query=q)
         return ConversationListView(
             conversations=[

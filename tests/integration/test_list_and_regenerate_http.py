@@ -143,6 +143,8 @@ def test_the_query_filters_topic_and_thesis_without_case(a: httpx.Client) -> Non
         ({"limit": "ten"}, "limit"),
         ({"cursor": "not-a-cursor"}, "cursor"),
         ({"cursor": "MjAyNnx4"}, "cursor"),  # base64 of "2026|x"
+        ({"cursor": f"1.{str(uuid.uuid4()).upper()}"}, "cursor"),
+        ({"cursor": f"{10**17}.{uuid.uuid4()}"}, "cursor"),
         ({"q": "x" * 201}, "q"),
     ],
     ids=repr,
@@ -154,6 +156,18 @@ def test_bad_list_parameters_are_422_naming_them(
     assert ["query", field] in [e["loc"] for e in body["errors"]]
     if field == "cursor":
         assert "next_cursor" in body["detail"]
+
+
+def test_a_cursor_of_the_right_form_is_a_position_even_between_conversations(
+    a: httpx.Client,
+) -> None:
+    # Before the first conversation of 1970: nothing is older.
+    past = a.get("/api/conversations", params={"cursor": f"0.{uuid.uuid4()}"})
+    assert past.status_code == 200, past.text
+    assert past.json() == {"conversations": [], "next_cursor": None}
+    future = a.get("/api/conversations", params={"cursor": f"{10**16}.{uuid.uuid4()}"})
+    assert future.status_code == 200, future.text
+    assert future.json()["conversations"] != []  # everything is older than the year 2286
 
 
 def test_the_list_needs_a_key(server: Server) -> None:
