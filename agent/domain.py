@@ -87,3 +87,27 @@ class TurnResult:
 class PurgeReport:
     conversations: int
     idempotency_keys: int
+
+
+@dataclass(frozen=True, slots=True)
+class ListPosition:
+    """Where a page of the conversation list ends: the last conversation's last activity and
+    id. The next page starts just after it, in the order (updated_at, id) descending."""
+
+    updated_at: datetime
+    conversation_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationSummary:
+    conversation: Conversation
+    updated_at: datetime
+    turns: int  # completed turns: a user message and the bot's reply
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationList:
+    """One page of a caller's conversations, newest activity first; `next` is None on the last."""
+
+    conversations: list[ConversationSummary]
+    next: ListPosition | None

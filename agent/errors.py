@@ -27,6 +27,15 @@ class TurnInProgress(KopichatError):
         super().__init__(f"another turn of conversation {conversation_id} is in progress")
 
 
+class NothingToRegenerate(KopichatError):
+    """The conversation's last message is not a bot reply to a user message."""
+
+    code = "nothing_to_regenerate"
+
+    def __init__(self, conversation_id: str) -> None:
+        super().__init__(f"conversation {conversation_id} has no bot reply to regenerate")
+
+
 class TurnCapReached(KopichatError):
     code = "turn_cap_reached"
 

@@ -15,6 +15,8 @@ from typing import Protocol
 
 from agent.domain import (
     Conversation,
+    ConversationList,
+    ListPosition,
     Message,
     Opening,
     PurgeReport,
@@ -90,6 +92,18 @@ class Turn(Protocol):
         ConversationNotFound if the conversation was deleted meanwhile."""
         ...
 
+    async def replace_reply(
+        self,
+        bot: Message,
+        new_stance: Stance | None,
+        *,
+        receipt: Receipt | None,
+        timeout_s: float,
+    ) -> None:
+        """Put `bot` in place of the newest message, a bot reply (the replaced text is not
+        kept), with the stance and receipt as in `commit`, in one transaction. Same errors."""
+        ...
+
 
 class ConversationStore(Protocol):
     def turn(
@@ -133,6 +147,20 @@ class ConversationStore(Protocol):
     ) -> TranscriptPage:
         """Up to `limit` messages (and about `max_chars` characters, at least one message),
         the newest ones before the cursor `older_than`. Raises ConversationNotFound."""
+        ...
+
+    async def list_conversations(
+        self,
+        *,
+        owner: str | None,
+        limit: int,
+        after: ListPosition | None,
+        query: str | None,
+        timeout_s: float,
+    ) -> ConversationList:
+        """The owner's conversations (owner None: those stored while API keys were off), most
+        recently active first, up to `limit` from just after `after`. `query`: only those whose
+        topic or thesis contains it, case-insensitively (wildcards in it are plain text)."""
         ...
 
     async def delete_conversation(

@@ -12,12 +12,14 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from agent.domain import (
     Conversation,
+    ConversationList,
+    ListPosition,
     Message,
     Opening,
     Role,
@@ -29,6 +31,7 @@ from agent.errors import (
     DeadlineExceeded,
     IdempotencyKeyInUse,
     IdempotencyKeyMismatch,
+    NothingToRegenerate,
     TurnCapReached,
 )
 from agent.observability import note
@@ -48,6 +51,9 @@ log = logging.getLogger("kopichat.turn")
 IDEMPOTENCY_TTL_S = 24 * 3600.0
 # While the first request with a key runs, a duplicate looks again after this long (doubling).
 _KEY_POLL_S = (0.05, 0.5)
+# Stands for the message of a regeneration in an Idempotency-Key record: not a SHA-256 digest,
+# so it never equals the hash of a message sent to POST /api/chat.
+REGENERATE_MARK = "regenerate"
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,21 +143,9 @@ class DebateTurns:
             target=target or "",
             message_hash=_sha256(text),
         )
-        claim = await self._claim(request, clock)
-        if isinstance(claim, TurnResult):
-            note(conversation_id=claim.conversation_id, replayed=True)
-            return claim
-        try:
-            return await self._turn(target, text, owner, clock, claim, on_token)
-        except BaseException:
-            # The turn stored nothing: forget the claim so that a retry runs the turn again.
-            # A failure here must not replace the turn's own error; an abandoned claim
-            # expires with its lease anyway.
-            try:
-                await self._store.release_key(claim, timeout_s=self._cleanup_time(clock))
-            except Exception as exc:
-                log.warning("could not release an idempotency key: %s", type(exc).__name__)
-            raise
+        return await self._with_key(
+            request, clock, lambda claim: self._turn(target, text, owner, clock, claim, on_token)
+        )
 
     async def transcript(
         self,
@@ -171,6 +165,123 @@ class DebateTurns:
             older_than=older_than,
             timeout_s=self._policy.timeout_s,
         )
+
+    async def conversations(
+        self,
+        *,
+        owner: str | None = None,
+        limit: int = 20,
+        after: ListPosition | None = None,
+        query: str | None = None,
+    ) -> ConversationList:
+        """The caller's conversations, most recently active first (see ConversationStore)."""
+        return await self._store.list_conversations(
+            owner=owner,
+            limit=limit,
+            after=after,
+            query=(query.strip() or None) if query is not None else None,
+            timeout_s=self._policy.timeout_s,
+        )
+
+    async def regenerate(
+        self,
+        conversation_id: str,
+        *,
+        budget_s: float | None = None,
+        owner: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> TurnResult:
+        """The last turn again: a new bot reply to the same user message takes the place of
+        the last one, under the same deadline, turn lease, guard and Idempotency-Key rules as
+        a turn. The stance stays as it is (a conversation with none yet may get one, as in any
+        turn). Raises NothingToRegenerate when the last message is not a bot reply."""
+        clock = _Clock(self._monotonic, self._policy.timeout_s if budget_s is None else budget_s)
+        target = canonical_id(conversation_id)
+        note(conversation_id=target)
+        if idempotency_key is None:
+            return await self._regenerate(target, owner, clock, None)
+        request = IdempotentRequest(
+            key=_sha256(f"{owner or ''}\n{idempotency_key}"),
+            target=target,
+            message_hash=REGENERATE_MARK,
+        )
+        return await self._with_key(
+            request, clock, lambda claim: self._regenerate(target, owner, clock, claim)
+        )
+
+    async def _with_key(
+        self,
+        request: IdempotentRequest,
+        clock: _Clock,
+        work: Callable[[Claimed], Awaitable[TurnResult]],
+    ) -> TurnResult:
+        """`work` under an Idempotency-Key: the stored answer if there is one, else `work`'s."""
+        claim = await self._claim(request, clock)
+        if isinstance(claim, TurnResult):
+            note(conversation_id=claim.conversation_id, replayed=True)
+            return claim
+        try:
+            return await work(claim)
+        except BaseException:
+            # The turn stored nothing: forget the claim so that a retry runs the turn again.
+            # A failure here must not replace the turn's own error; an abandoned claim
+            # expires with its lease anyway.
+            try:
+                await self._store.release_key(claim, timeout_s=self._cleanup_time(clock))
+            except Exception as exc:
+                log.warning("could not release an idempotency key: %s", type(exc).__name__)
+            raise
+
+    async def _regenerate(
+        self,
+        target: str,
+        owner: str | None,
+        clock: _Clock,
+        claim: Claimed | None,
+    ) -> TurnResult:
+        policy = self._policy
+        # The user message and reply being redone, the context before them, the caller's window.
+        window = max(policy.context_messages + 2, policy.history_limit)
+        async with self._store.turn(
+            target, owner=owner, window=window, lease_s=self._lease_s(), timeout_s=clock.remaining()
+        ) as turn:
+            recent = turn.recent
+            if (
+                len(recent) < 2
+                or recent[-1].role is not Role.BOT
+                or recent[-2].role is not Role.USER
+            ):
+                raise NothingToRegenerate(target)
+            text = recent[-2].text
+            context = recent[:-2][-policy.context_messages :] if policy.context_messages else []
+            opening = await self._answer(turn.conversation, context, text, clock, None)
+            bot = Message(Role.BOT, opening.reply)
+            result = TurnResult(turn.conversation.id, [*recent[:-1], bot][-policy.history_limit :])
+            log.debug("regenerated: user %r, bot %r", text, opening.reply)
+            await turn.replace_reply(
+                bot, opening.stance, receipt=_receipt(claim, result), timeout_s=clock.remaining()
+            )
+            return result
+
+    async def _answer(
+        self,
+        conversation: Conversation,
+        context: list[Message],
+        text: str,
+        clock: _Clock,
+        on_token: OnToken | None,
+    ) -> Opening:
+        """The model's reply to `text`; while no side is fixed, the message may name the topic."""
+        version = conversation.prompt_version
+        note(prompt_version=version)
+        if conversation.stance is None:
+            return await self._responder.open(
+                text, context, version, self._model_time(clock), on_token=on_token
+            )
+        reply = await self._responder.reply(
+            conversation.stance, context, text, version, self._model_time(clock), on_token=on_token
+        )
+        return Opening(stance=None, reply=reply)
 
     async def delete(self, conversation_id: str, *, owner: str | None = None) -> None:
         target = canonical_id(conversation_id)
@@ -261,28 +372,12 @@ class DebateTurns:
         on_token: OnToken | None,
     ) -> TurnResult:
         conversation = turn.conversation
-        version = conversation.prompt_version
-        note(prompt_version=version)
         if turn.turns_taken >= self._policy.max_turns:
             raise TurnCapReached(conversation.id, self._policy.max_turns)
         context = (
             turn.recent[-self._policy.context_messages :] if self._policy.context_messages else []
         )
-        if conversation.stance is None:
-            # Nothing debatable was said yet: this message may name the topic.
-            opening = await self._responder.open(
-                text, context, version, self._model_time(clock), on_token=on_token
-            )
-        else:
-            reply = await self._responder.reply(
-                conversation.stance,
-                context,
-                text,
-                version,
-                self._model_time(clock),
-                on_token=on_token,
-            )
-            opening = Opening(stance=None, reply=reply)
+        opening = await self._answer(conversation, context, text, clock, on_token)
         user, bot = Message(Role.USER, text), Message(Role.BOT, opening.reply)
         result = TurnResult(conversation.id, self._window_after(turn.recent, user, bot))
         log.debug("turn: user %r, bot %r", text, opening.reply)
@@ -320,6 +415,11 @@ def _receipt(claim: Claimed | None, result: TurnResult) -> Receipt | None:
 
 
 def _check_same_request(seen: SeenBefore, request: IdempotentRequest) -> None:
+    if (seen.message_hash == REGENERATE_MARK) != (request.message_hash == REGENERATE_MARK):
+        raise IdempotencyKeyMismatch(
+            "this Idempotency-Key was already used for another kind of request (a message "
+            "or a regeneration); use a new key for a new request"
+        )
     if seen.target != request.target:
         raise IdempotencyKeyMismatch(
             "this Idempotency-Key was already used for another conversation; "

@@ -29,6 +29,7 @@ from agent.errors import (
     KopichatError,
     ModelBusy,
     ModelUnavailable,
+    NothingToRegenerate,
     TurnCapReached,
     TurnInProgress,
 )
@@ -42,6 +43,7 @@ _STATUS_OF: dict[type[KopichatError], int] = {
     ConversationNotFound: 404,
     TurnInProgress: 409,
     TurnCapReached: 409,
+    NothingToRegenerate: 409,
     IdempotencyKeyInUse: 409,
     IdempotencyKeyMismatch: 422,
     ModelUnavailable: 503,

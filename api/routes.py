@@ -15,12 +15,15 @@ from agent.ports import OnToken
 from agent.use_case import DebateTurns
 from api.access import owner_of
 from api.lambda_budget import turn_budget_s
+from api.list_cursor import CURSOR_PATTERN, decode_cursor, encode_cursor
 from api.problems import REQUEST_ID_HEADER, ProblemRoute, problem, problem_responses
 from api.schemas import (
     UUID_PATTERN,
     ChatMessage,
     ChatRequestBase,
     ChatResponse,
+    ConversationListView,
+    ConversationSummaryView,
     ConversationView,
     Status,
 )
@@ -28,6 +31,7 @@ from api.turn_stream import open_turn_stream
 
 TAG = "kopichat"
 PAGE_LIMIT_MAX = 200
+LIST_LIMIT_MAX = 100
 REPLAYED_HEADER = "Idempotent-Replayed"
 _SSE_EVENT = {
     "type": "object",
@@ -98,6 +102,16 @@ IdempotencyKey = Annotated[
 ]
 
 
+_TURN_HEADERS = {
+    "X-Request-ID": REQUEST_ID_HEADER,
+    REPLAYED_HEADER: {
+        "description": "`true` when this is the stored answer to an earlier request with the "
+        "same Idempotency-Key.",
+        "schema": {"type": "string", "enum": ["true"]},
+    },
+}
+
+
 def _as_items(messages: list[Message]) -> list[ChatMessage]:
     return [ChatMessage(role=m.role.value, message=m.text) for m in messages]
 
@@ -122,14 +136,7 @@ def build_router(request_model: type[ChatRequestBase], *, api_keys: bool) -> API
         responses={
             **_ok_with_headers(
                 "The conversation's most recent messages, the bot's reply last.",
-                {
-                    "X-Request-ID": REQUEST_ID_HEADER,
-                    REPLAYED_HEADER: {
-                        "description": "`true` when this is the stored answer to an earlier "
-                        "request with the same Idempotency-Key.",
-                        "schema": {"type": "string", "enum": ["true"]},
-                    },
-                },
+                _TURN_HEADERS,
             ),
             **problem_responses(401, 404, 409, 413, 422, 429, 500, 503, 504),
         },
@@ -261,6 +268,100 @@ def build_router(request_model: type[ChatRequestBase], *, api_keys: bool) -> API
             created_at=conv.created_at,
             messages=_as_items(page.messages),
             next_cursor=str(page.older) if page.older is not None else None,
+        )
+
+    @api.get(
+        "/api/conversations",
+        operation_id="list_conversations",
+        response_model=ConversationListView,
+        summary="The caller's conversations, most recently active first",
+        description=(
+            "Only the conversations of the caller's API key (with keys off: those created "
+            "while keys were off). Pages follow `next_cursor`; a conversation that becomes "
+            "active while you page moves to the top of the list, so a walk that started "
+            "before will not see it again."
+        ),
+        responses=problem_responses(401, 422, 429, 500, 503),
+    )
+    async def list_conversations(
+        turns: TurnsDep,
+        owner: OwnerDep,
+        limit: Annotated[
+            int, Query(ge=1, le=LIST_LIMIT_MAX, description="Conversations per page.")
+        ] = 20,
+        cursor: Annotated[
+            str | None,
+            Query(
+                pattern=CURSOR_PATTERN,
+                description="`next_cursor` of the page before the one wanted (opaque).",
+            ),
+        ] = None,
+        q: Annotated[
+            str | None,
+            Query(
+                max_length=200,
+                description="Only conversations whose topic or thesis contains this text, "
+                "without regard to case (`%` and `_` are plain characters).",
+            ),
+        ] = None,
+    ) -> ConversationListView:
+        after = decode_cursor(cursor) if cursor is not None else None
+        found = await turns.conversations(owner=owner, limit=limit, after=after, query=q)
+        return ConversationListView(
+            conversations=[
+                ConversationSummaryView(
+                    conversation_id=item.conversation.id,
+                    topic=item.conversation.stance.topic if item.conversation.stance else None,
+                    thesis=item.conversation.stance.thesis if item.conversation.stance else None,
+                    created_at=item.conversation.created_at,
+                    updated_at=item.updated_at,
+                    turns=item.turns,
+                )
+                for item in found.conversations
+            ],
+            next_cursor=encode_cursor(found.next) if found.next is not None else None,
+        )
+
+    @api.post(
+        "/api/conversations/{conversation_id}/regenerate",
+        operation_id="regenerate",
+        response_model=ChatResponse,
+        summary="Replace the bot's last reply with a new one to the same message",
+        description=(
+            "Asks the model again for the last user message; the new reply takes the place of "
+            "the last one, which is not kept. The side the bot argues does not change. The "
+            "answer is the POST /api/chat body. The same deadline, turn lease (409 "
+            "turn_in_progress while a turn runs), Idempotency-Key and limits as POST "
+            "/api/chat; 409 nothing_to_regenerate when the last message is not a bot reply. "
+            "A regeneration is not a turn: it does not count towards the turn cap."
+        ),
+        responses={
+            **_ok_with_headers(
+                "The conversation's most recent messages, the new reply last.",
+                _TURN_HEADERS,
+            ),
+            **problem_responses(401, 404, 409, 413, 422, 429, 500, 503, 504),
+        },
+    )
+    async def regenerate(
+        conversation_id: ConversationIdPath,
+        turns: TurnsDep,
+        owner: OwnerDep,
+        services: ServicesDep,
+        http: Request,
+        response: Response,
+        idempotency_key: IdempotencyKey = None,
+    ) -> ChatResponse:
+        result = await turns.regenerate(
+            conversation_id,
+            budget_s=turn_budget_s(http.scope, services.settings.timeout_s),
+            owner=owner,
+            idempotency_key=idempotency_key,
+        )
+        if result.replayed:
+            response.headers[REPLAYED_HEADER] = "true"
+        return ChatResponse(
+            conversation_id=result.conversation_id, message=_as_items(result.recent)
         )
 
     @api.delete(

@@ -81,6 +81,26 @@ class ConversationView(BaseModel):
     )
 
 
+class ConversationSummaryView(BaseModel):
+    conversation_id: str
+    topic: str | None = Field(description="Null until the user names something to debate.")
+    thesis: str | None = Field(description="The side the bot defends; fixed once.")
+    created_at: datetime
+    updated_at: datetime = Field(description="The last turn (or regeneration), or creation.")
+    turns: int = Field(
+        description="Completed turns: each is a user message and the bot's reply to it."
+    )
+
+
+class ConversationListView(BaseModel):
+    conversations: list[ConversationSummaryView] = Field(
+        description="The caller's conversations, most recently active first."
+    )
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null on the last page."
+    )
+
+
 class Status(BaseModel):
     status: str
 
@@ -95,6 +115,7 @@ PROBLEM_CODES: dict[str, str] = {
     "turn_in_progress": "409: another turn of the conversation is still running",
     "idempotency_key_in_use": "409: the first request with this Idempotency-Key still runs",
     "turn_cap_reached": "409: the conversation has had KOPICHAT_MAX_TURNS turns",
+    "nothing_to_regenerate": "409: the conversation's last message is not a bot reply",
     "body_too_large": "413: the body is over KOPICHAT_MAX_BODY_BYTES",
     "validation_error": "422: the request is not valid; `detail` says what to change",
     "idempotency_key_mismatch": "422: the Idempotency-Key was used with another request",

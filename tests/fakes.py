@@ -15,6 +15,9 @@ from datetime import UTC, datetime, timedelta
 
 from agent.domain import (
     Conversation,
+    ConversationList,
+    ConversationSummary,
+    ListPosition,
     Message,
     Opening,
     PurgeReport,
@@ -87,6 +90,32 @@ class _MemoryTurn:
         if new_stance is not None and stored.conversation.stance is None:
             stored.conversation = replace(stored.conversation, stance=new_stance)
         stored.messages += [user, bot]
+        stored.updated_at = store.now()
+        stored.lease = stored.lease_until = None
+        self.committed = True
+
+    async def replace_reply(
+        self,
+        bot: Message,
+        new_stance: Stance | None,
+        *,
+        receipt: Receipt | None,
+        timeout_s: float,
+    ) -> None:
+        self.store._check_up()
+        store, cid = self.store, self.conversation.id
+        stored = store.rows.get(cid)
+        if stored is None:
+            raise ConversationNotFound(cid)
+        if stored.lease != self.token or not stored.messages:
+            raise TurnInProgress(cid)
+        if stored.messages[-1].role is not Role.BOT:
+            raise TurnInProgress(cid)
+        if receipt is not None:
+            store._complete_key(receipt)
+        if new_stance is not None and stored.conversation.stance is None:
+            stored.conversation = replace(stored.conversation, stance=new_stance)
+        stored.messages[-1] = bot
         stored.updated_at = store.now()
         stored.lease = stored.lease_until = None
         self.committed = True
@@ -189,6 +218,38 @@ class InMemoryStore:
         older = first_seq if kept and first_seq > 1 else None
         return TranscriptPage(stored.conversation, kept, older)
 
+    async def list_conversations(
+        self,
+        *,
+        owner: str | None,
+        limit: int,
+        after: ListPosition | None,
+        query: str | None,
+        timeout_s: float,
+    ) -> ConversationList:
+        self._check_up()
+        needle = query.lower() if query is not None else None
+        found = sorted(
+            (
+                s
+                for s in self.rows.values()
+                if s.conversation.owner == owner and _mentions(s.conversation, needle)
+            ),
+            key=lambda s: (s.updated_at, s.conversation.id),
+            reverse=True,
+        )
+        if after is not None:
+            position = (after.updated_at, after.conversation_id)
+            found = [s for s in found if (s.updated_at, s.conversation.id) < position]
+        page = [
+            ConversationSummary(s.conversation, s.updated_at, len(s.messages) // 2)
+            for s in found[:limit]
+        ]
+        last = page[-1] if len(found) > limit else None
+        return ConversationList(
+            page, ListPosition(last.updated_at, last.conversation.id) if last else None
+        )
+
     async def delete_conversation(
         self, conversation_id: str, *, owner: str | None, timeout_s: float
     ) -> None:
@@ -264,6 +325,15 @@ class InMemoryStore:
 
     def message_count(self) -> int:
         return sum(len(s.messages) for s in self.rows.values())
+
+
+def _mentions(conversation: Conversation, needle: str | None) -> bool:
+    if needle is None:
+        return True
+    stance = conversation.stance
+    return stance is not None and (
+        needle in stance.topic.lower() or needle in stance.thesis.lower()
+    )
 
 
 @dataclass

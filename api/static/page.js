@@ -109,6 +109,11 @@
             "tab. Wait a few seconds, then send your message again.",
           startOver: false,
         };
+      case "nothing_to_regenerate":
+        return {
+          text: "The bot has no answer here to replace yet. Send your message first.",
+          startOver: false,
+        };
       case "turn_cap_reached":
         return {
           text:
@@ -275,6 +280,18 @@
     return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   }
 
+  // Asks for another answer to the last message; resolves to the /api/chat response body.
+  async function regenerateReply(conversationId, signal) {
+    const path = `api/conversations/${encodeURIComponent(conversationId)}/regenerate`;
+    const response = await fetch(apiUrl(path), {
+      method: "POST",
+      headers: { "idempotency-key": newKey() },
+      signal,
+    });
+    if (!response.ok) throw new ProblemError(await problemOf(response));
+    return response.json();
+  }
+
   async function fetchConversation(id, signal) {
     const response = await fetch(apiUrl(`api/conversations/${encodeURIComponent(id)}`), { signal });
     if (!response.ok) throw new ProblemError(await problemOf(response));
@@ -299,6 +316,7 @@
     count: $("message-count"),
     send: $("send"),
     newDebate: $("new-debate"),
+    regenerate: $("regenerate"),
   };
 
   const state = {
@@ -371,6 +389,7 @@
     for (const m of view.messages) addMessage(m.role, m.message);
     ui.intro.hidden = view.messages.length > 0;
     showStance(view.topic, view.thesis);
+    showRegenerate();
     scrollToEnd();
   }
 
@@ -425,6 +444,46 @@
     ui.send.setAttribute("aria-disabled", String(busy));
     ui.send.textContent = busy ? "Sending\u2026" : "Send";
     ui.transcript.setAttribute("aria-busy", String(busy));
+    ui.regenerate.setAttribute("aria-disabled", String(busy));
+    showRegenerate();
+  }
+
+  // "Try another answer" is there while the debate's last message is a stored bot reply.
+  function showRegenerate() {
+    const last = ui.transcript.lastElementChild;
+    ui.regenerate.hidden = !(
+      state.conversationId !== null &&
+      last !== null &&
+      last.classList.contains("bot") &&
+      !last.classList.contains("pending")
+    );
+  }
+
+  async function regenerate() {
+    const reply = ui.transcript.lastElementChild;
+    if (state.busy || ui.regenerate.hidden || reply === null) return;
+    clearProblem();
+    setBusy(true);
+    const controller = new AbortController();
+    state.controller = controller;
+    const replyText = reply.querySelector(".text");
+    const before = replyText.textContent;
+    reply.classList.add("pending");
+    replyText.textContent = "Thinking of another answer\u2026";
+    try {
+      const body = await regenerateReply(state.conversationId, controller.signal);
+      replyText.textContent = body.message[body.message.length - 1].message;
+    } catch (error) {
+      if (controller.signal.aborted) return; // a new debate replaced this one
+      replyText.textContent = before;
+      showError(error);
+    } finally {
+      reply.classList.remove("pending");
+      if (state.controller === controller) {
+        state.controller = null;
+        setBusy(false);
+      }
+    }
   }
 
   async function send() {
@@ -512,6 +571,7 @@
     ui.intro.hidden = false;
     showStance(null, null);
     clearProblem();
+    showRegenerate();
     ui.message.value = "";
     updateCount();
     ui.message.focus();
@@ -547,6 +607,7 @@
     ui.message.focus();
   });
   ui.newDebate.addEventListener("click", newDebate);
+  ui.regenerate.addEventListener("click", regenerate);
   ui.problemNewDebate.addEventListener("click", newDebate);
 
   showStance(null, null);

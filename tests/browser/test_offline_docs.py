@@ -14,7 +14,13 @@ from tests.conftest import Server
 
 pytestmark = pytest.mark.browser
 
-OPERATIONS = ["/api/chat", "/api/chat/stream", "/api/conversations/{conversation_id}"]
+OPERATIONS = [
+    "/api/chat",
+    "/api/chat/stream",
+    "/api/conversations",
+    "/api/conversations/{conversation_id}",
+    "/api/conversations/{conversation_id}/regenerate",
+]
 
 
 @pytest.fixture

@@ -18,7 +18,15 @@ from sqlalchemy import delete
 from agent.adapters.sql.engine import create_schema_if_sqlite, make_engine
 from agent.adapters.sql.store import SqlConversationStore
 from agent.adapters.sql.tables import conversations, idempotency_keys, messages
-from agent.domain import Conversation, Message, Role, Stance, TurnResult
+from agent.domain import (
+    Conversation,
+    ConversationList,
+    ListPosition,
+    Message,
+    Role,
+    Stance,
+    TurnResult,
+)
 from agent.errors import ConversationNotFound, IdempotencyKeyInUse, TurnInProgress
 from agent.ports import Claimed, ConversationStore, IdempotentRequest, Receipt, SeenBefore
 from tests.fakes import InMemoryStore
@@ -436,3 +444,175 @@ def test_purge_deletes_idle_conversations_and_old_keys_only(subject: Subject) ->
 
 def test_ping(subject: Subject) -> None:
     run(subject.store.ping())
+
+
+# --- the conversation list ---------------------------------------------------------------
+
+
+def some_owner() -> str:
+    return uuid.uuid4().hex * 2  # 64 characters, like an API key's hash
+
+
+async def listed(
+    s: Subject,
+    owner: str | None,
+    *,
+    limit: int = 100,
+    after: ListPosition | None = None,
+    query: str | None = None,
+) -> ConversationList:
+    return await s.store.list_conversations(
+        owner=owner, limit=limit, after=after, query=query, timeout_s=5
+    )
+
+
+def ids(found: ConversationList) -> list[str]:
+    return [item.conversation.id for item in found.conversations]
+
+
+def test_the_list_is_one_owners_newest_activity_first_page_by_page(subject: Subject) -> None:
+    async def scenario() -> None:
+        owner = some_owner()
+        first = await create(subject, owner=owner)
+        subject.clock.advance(seconds=1)
+        second = await create(subject, 3, owner=owner)
+        subject.clock.advance(seconds=1)
+        third = await create(subject, owner=owner)
+        await create(subject, owner=some_owner())  # another key's
+        subject.clock.advance(seconds=1)
+        await commit_turn(subject, first.id, "u2", "b2", owner=owner)  # now the most recent
+
+        everything = await listed(subject, owner)
+        assert ids(everything) == [first.id, third.id, second.id]
+        assert everything.next is None
+        summary = everything.conversations[2]
+        assert summary.turns == 3
+        assert summary.conversation.stance == Stance("tea", "Tea wins.")
+        assert summary.conversation.owner == owner
+        assert summary.updated_at == subject.clock() - timedelta(seconds=2)
+        assert summary.updated_at.tzinfo is not None
+        assert everything.conversations[0].turns == 2
+
+        page = await listed(subject, owner, limit=2)
+        assert ids(page) == [first.id, third.id]
+        assert page.next is not None
+        rest = await listed(subject, owner, limit=2, after=page.next)
+        assert ids(rest) == [second.id]
+        assert rest.next is None
+        exact = await listed(subject, owner, limit=3)
+        assert exact.next is None  # no empty last page
+
+    run(scenario())
+
+
+def test_conversations_with_the_same_activity_time_are_listed_once_each(subject: Subject) -> None:
+    async def scenario() -> None:
+        owner = some_owner()
+        made = {(await create(subject, owner=owner)).id for _ in range(5)}  # one instant
+        seen: list[str] = []
+        after = None
+        while True:
+            page = await listed(subject, owner, limit=2, after=after)
+            seen += ids(page)
+            after = page.next
+            if after is None:
+                break
+        assert sorted(seen, reverse=True) == seen  # ties in id order, descending
+        assert set(seen) == made
+        assert len(seen) == len(made)
+
+    run(scenario())
+
+
+def test_without_keys_the_list_holds_only_conversations_without_an_owner(
+    subject: Subject,
+) -> None:
+    async def scenario() -> None:
+        marker = uuid.uuid4().hex  # other tests' keyless conversations may share the database
+        mine = await create(subject, stance=Stance(f"tea {marker}", "Tea wins."))
+        await create(subject, owner=some_owner(), stance=Stance(f"tea {marker}", "Tea wins."))
+        assert ids(await listed(subject, None, query=marker)) == [mine.id]
+
+    run(scenario())
+
+
+def test_the_query_matches_topic_or_thesis_without_case_and_without_wildcards(
+    subject: Subject,
+) -> None:
+    async def scenario() -> None:
+        owner = some_owner()
+        tea = await create(subject, owner=owner, stance=Stance("Green TEA", "It wins."))
+        subject.clock.advance(seconds=1)
+        coffee = await create(subject, owner=owner, stance=Stance("coffee", "Tea is 100% worse."))
+        subject.clock.advance(seconds=1)
+        cats = await create(subject, owner=owner, stance=Stance("cats", "Cats win big."))
+        unset = conversation(subject.clock, stance=None, owner=owner)
+        await subject.store.create_conversation(
+            unset, u("hi"), b("topic?"), receipt=None, timeout_s=5
+        )
+        assert ids(await listed(subject, owner, query="tea")) == [coffee.id, tea.id]
+        assert ids(await listed(subject, owner, query="100%")) == [coffee.id]
+        assert ids(await listed(subject, owner, query="%")) == [coffee.id]
+        assert ids(await listed(subject, owner, query="win_big")) == []
+        assert ids(await listed(subject, owner, query="CATS WIN")) == [cats.id]
+        assert ids(await listed(subject, owner, query="tea is 1")) == [coffee.id]
+        assert len(ids(await listed(subject, owner))) == 4
+
+    run(scenario())
+
+
+# --- replacing the last reply ------------------------------------------------------------
+
+
+def test_a_replaced_reply_takes_the_place_of_the_last_one(subject: Subject) -> None:
+    async def scenario() -> None:
+        owner = some_owner()
+        conv = await create(subject, 2, owner=owner)
+        other = await create(subject, owner=owner)
+        subject.clock.advance(seconds=5)
+        request = IdempotentRequest("c" * 64, conv.id, "regenerate")
+        claim = await subject.store.claim_key(request, lease_s=LEASE_S, ttl_s=TTL_S, timeout_s=5)
+        assert isinstance(claim, Claimed)
+        result = TurnResult(conv.id, [u("u2"), b("again")])
+        async with subject.store.turn(
+            conv.id, owner=owner, window=5, lease_s=LEASE_S, timeout_s=5
+        ) as turn:
+            await turn.replace_reply(b("again"), None, receipt=Receipt(claim, result), timeout_s=5)
+        assert await texts(subject, conv.id) == ["u1", "b1", "u2", "again"]
+        found = await listed(subject, owner)
+        assert ids(found) == [conv.id, other.id]  # a regeneration is activity
+        assert found.conversations[0].turns == 2
+        assert found.conversations[0].updated_at == subject.clock()
+        replay = await subject.store.claim_key(request, lease_s=LEASE_S, ttl_s=TTL_S, timeout_s=5)
+        assert replay == SeenBefore(conv.id, "regenerate", result)
+        await commit_turn(subject, conv.id, "u3", "b3", owner=owner)  # the hold was given back
+        assert await texts(subject, conv.id) == ["u1", "b1", "u2", "again", "u3", "b3"]
+
+    run(scenario())
+
+
+def test_a_replacement_fixes_a_missing_stance_once_and_needs_the_hold(subject: Subject) -> None:
+    async def scenario() -> None:
+        conv = conversation(subject.clock, stance=None)
+        await subject.store.create_conversation(
+            conv, u("hi"), b("topic?"), receipt=None, timeout_s=5
+        )
+        async with subject.store.turn(
+            conv.id, owner=None, window=5, lease_s=LEASE_S, timeout_s=5
+        ) as stale:
+            subject.clock.advance(seconds=LEASE_S + 1)
+            async with subject.store.turn(
+                conv.id, owner=None, window=5, lease_s=LEASE_S, timeout_s=5
+            ) as turn:
+                await turn.replace_reply(
+                    b("tea it is"), Stance("tea", "Tea."), receipt=None, timeout_s=5
+                )
+            with pytest.raises(TurnInProgress):
+                await stale.replace_reply(b("late"), None, receipt=None, timeout_s=5)
+        page = await subject.store.transcript_page(
+            conv.id, owner=None, limit=10, max_chars=10**6, older_than=None, timeout_s=5
+        )
+        assert [m.text for m in page.messages] == ["hi", "tea it is"]
+        assert page.conversation.stance == Stance("tea", "Tea.")
+
+    run(scenario())

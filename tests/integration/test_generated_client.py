@@ -22,8 +22,12 @@ import sys
 import uuid
 
 from kopichat_client import AuthenticatedClient
-from kopichat_client.api.kopichat import chat, delete_conversation, get_conversation
-from kopichat_client.models import ChatRequest, ChatResponse, ConversationView, Problem
+from kopichat_client.api.kopichat import (
+    chat, delete_conversation, get_conversation, list_conversations, regenerate,
+)
+from kopichat_client.models import (
+    ChatRequest, ChatResponse, ConversationListView, ConversationView, Problem,
+)
 
 base_url, api_key = sys.argv[1], sys.argv[2]
 client = AuthenticatedClient(
@@ -53,6 +57,33 @@ with client as c:
     assert len(view.messages) == 6
     assert view.next_cursor is None
     assert view.thesis
+
+    again = regenerate.sync_detailed(
+        client=c, conversation_id=conv, idempotency_key=str(uuid.uuid4())
+    )
+    assert again.status_code == 200, again.content
+    assert isinstance(again.parsed, ChatResponse)
+    assert again.parsed.message[-2].message == "point 3"
+    assert again.parsed.message[-1].role.value == "bot"
+    assert len(get_conversation.sync(client=c, conversation_id=conv).messages) == 6
+    unknown = regenerate.sync(client=c, conversation_id=str(uuid.uuid4()))
+    assert isinstance(unknown, Problem) and unknown.code == "conversation_not_found"
+
+    second = chat.sync(client=c, body=ChatRequest(message="Cats are better than dogs"))
+    assert isinstance(second, ChatResponse)
+    page = list_conversations.sync(client=c, limit=1)
+    assert isinstance(page, ConversationListView), page
+    assert [s.conversation_id for s in page.conversations] == [second.conversation_id]
+    assert isinstance(page.next_cursor, str)
+    rest = list_conversations.sync(client=c, limit=1, cursor=page.next_cursor)
+    assert isinstance(rest, ConversationListView), rest
+    assert [(s.conversation_id, s.turns) for s in rest.conversations] == [(conv, 3)]
+    assert rest.next_cursor is None
+    found = list_conversations.sync(client=c, q="TEA")
+    assert isinstance(found, ConversationListView)
+    assert [s.conversation_id for s in found.conversations] == [conv]
+    bad = list_conversations.sync(client=c, limit=101)
+    assert isinstance(bad, Problem) and bad.status == 422
 
     missing = chat.sync_detailed(
         client=c, body=ChatRequest(message="hello?", conversation_id=str(uuid.uuid4()))
@@ -117,7 +148,9 @@ def test_a_client_generated_from_the_schema_works(tmp_path: Path) -> None:
             "delete_conversation",
             "get_conversation",
             "health",
+            "list_conversations",
             "ready",
+            "regenerate",
         ]
         (tmp_path / "use_client.py").write_text(CLIENT_SCRIPT)
         used = subprocess.run(

@@ -282,6 +282,8 @@ def test_the_schema_names_operations_for_generated_clients(client: httpx.Client)
         "chat_stream",
         "get_conversation",
         "delete_conversation",
+        "list_conversations",
+        "regenerate",
         "health",
         "ready",
     }

@@ -26,8 +26,11 @@ from sqlalchemy import (
     Connection,
     Engine,
     Integer,
+    Select,
+    and_,
     bindparam,
     delete,
+    func,
     insert,
     or_,
     select,
@@ -46,6 +49,9 @@ from agent.adapters.sql.engine import limit_statements
 from agent.adapters.sql.tables import conversations, idempotency_keys, messages
 from agent.domain import (
     Conversation,
+    ConversationList,
+    ConversationSummary,
+    ListPosition,
     Message,
     PurgeReport,
     Role,
@@ -130,6 +136,28 @@ _END_OPENING_TURN = _END_TURN.values(
     topic=bindparam("topic"), thesis=bindparam("thesis"), antithesis=bindparam("antithesis")
 )
 _RELEASE = update(conversations).where(*_HELD_BY).values(turn_lease=None, turn_lease_until=None)
+_REPLACE_REPLY = (
+    update(messages)
+    .where(
+        messages.c.conversation_id == bindparam("cid"),
+        messages.c.seq == bindparam("b_seq"),
+        messages.c.role == Role.BOT.value,
+    )
+    .values(content=bindparam("content"), created_at=bindparam("at"))
+)
+# The conversation list: its rows come from ix_conversations_owner_activity in index order.
+# A conversation's last seq is one primary-key lookup, however many messages it has.
+_LAST_SEQ_OF_EACH = (
+    select(func.max(messages.c.seq))
+    .where(messages.c.conversation_id == conversations.c.id)
+    .scalar_subquery()
+)
+_LIST = select(
+    conversations.c.id,
+    *_CONVERSATION.selected_columns,
+    conversations.c.updated_at,
+    _LAST_SEQ_OF_EACH.label("last_seq"),
+).order_by(conversations.c.updated_at.desc(), conversations.c.id.desc())
 _EXISTS = select(conversations.c.id).where(conversations.c.id == bindparam("cid"))
 _INSERT_MESSAGES = insert(messages)
 _INSERT_CONVERSATION = insert(conversations)
@@ -201,6 +229,18 @@ class _SqlTurn:
     ) -> None:
         store = self.store
         await store._run(lambda: store._commit(self, user, bot, new_stance, receipt, timeout_s))
+        self.committed = True
+
+    async def replace_reply(
+        self,
+        bot: Message,
+        new_stance: Stance | None,
+        *,
+        receipt: Receipt | None,
+        timeout_s: float,
+    ) -> None:
+        store = self.store
+        await store._run(lambda: store._commit(self, None, bot, new_stance, receipt, timeout_s))
         self.committed = True
 
 
@@ -327,7 +367,7 @@ class SqlConversationStore:
     def _commit(
         self,
         held: _SqlTurn,
-        user: Message,
+        user: Message | None,  # None: `bot` replaces the newest message, the last reply
         bot: Message,
         new_stance: Stance | None,
         receipt: Receipt | None,
@@ -350,7 +390,10 @@ class SqlConversationStore:
                     if conn.execute(_EXISTS, {"cid": conversation_id}).first() is None:
                         raise ConversationNotFound(conversation_id)  # deleted meanwhile
                     raise TurnInProgress(conversation_id)  # the lease expired and was taken
-                _insert_messages(conn, conversation_id, held.last_seq + 1, [user, bot], now)
+                if user is not None:
+                    _insert_messages(conn, conversation_id, held.last_seq + 1, [user, bot], now)
+                else:
+                    _replace_reply(conn, conversation_id, held.last_seq, bot, now)
                 if receipt is not None:
                     _complete_key(conn, receipt)
         except IntegrityError:
@@ -446,6 +489,39 @@ class SqlConversationStore:
             _conversation(conversation_id, row),
             [Message(Role(r.role), r.content) for r in kept],
             older,
+        )
+
+    async def list_conversations(
+        self,
+        *,
+        owner: str | None,
+        limit: int,
+        after: ListPosition | None,
+        query: str | None,
+        timeout_s: float,
+    ) -> ConversationList:
+        return await self._run(lambda: self._list(owner, limit, after, query, timeout_s))
+
+    def _list(
+        self,
+        owner: str | None,
+        limit: int,
+        after: ListPosition | None,
+        query: str | None,
+        timeout_s: float,
+    ) -> ConversationList:
+        with self._reading(timeout_s) as conn:
+            rows = conn.execute(list_statement(owner, limit + 1, after, query)).all()
+        page = [
+            ConversationSummary(
+                _conversation(row.id, row), _aware(row.updated_at), (row.last_seq or 0) // 2
+            )
+            for row in rows[:limit]
+        ]
+        more = len(rows) > limit
+        last = page[-1] if page and more else None
+        return ConversationList(
+            page, ListPosition(last.updated_at, last.conversation.id) if last else None
         )
 
     async def delete_conversation(
@@ -574,6 +650,28 @@ class SqlConversationStore:
             conn.execute(select(idempotency_keys.c.key_hash).limit(0)).all()
 
 
+def list_statement(
+    owner: str | None, limit: int, after: ListPosition | None, query: str | None
+) -> Select[Any]:
+    """The list query: a range of ix_conversations_owner_activity, read backwards."""
+    c = conversations.c
+    statement = _LIST.where(c.owner.is_(None) if owner is None else c.owner == owner)
+    if after is not None:
+        at = _naive(after.updated_at)
+        statement = statement.where(
+            or_(c.updated_at < at, and_(c.updated_at == at, c.id < after.conversation_id))
+        )
+    if query is not None:
+        # Not indexed: rows are read in index order, and filtered, until the page is full.
+        statement = statement.where(
+            or_(
+                c.topic.icontains(query, autoescape=True),
+                c.thesis.icontains(query, autoescape=True),
+            )
+        )
+    return statement.limit(limit)
+
+
 def _bind(work: Callable[[str, str], None], first: str, second: str) -> Callable[[], None]:
     return lambda: work(first, second)
 
@@ -606,6 +704,15 @@ def _insert_messages(
             for offset, message in enumerate(batch)
         ],
     )
+
+
+def _replace_reply(
+    conn: Connection, conversation_id: str, seq: int, bot: Message, at: datetime
+) -> None:
+    params = {"cid": conversation_id, "b_seq": seq, "content": bot.text, "at": at}
+    if conn.execute(_REPLACE_REPLY, params).rowcount != 1:
+        # The use case saw a bot reply at `seq` under this lease; nothing else writes meanwhile.
+        raise TurnInProgress(conversation_id)
 
 
 def _delete_conversations(conn: Connection, ids: list[str]) -> int:

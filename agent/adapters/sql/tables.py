@@ -49,6 +49,8 @@ conversations = Table(
     Column("owner", CHAR(64), nullable=True),
     # The retention purge looks for conversations idle since a date.
     Index("ix_conversations_updated_at", "updated_at"),
+    # The conversation list: one owner's, by last activity (migration 0005).
+    Index("ix_conversations_owner_activity", "owner", "updated_at", "id"),
     **_MYSQL_TABLE,
 )
 
