@@ -604,6 +604,19 @@ def _governed(segment: str, language: str) -> bool:
     return bool(set(said[:2]) & _GOVERNED) or (language == "de" and "zu" in said)
 
 
+_CODA_START = re.compile(r",\s+|,?\s+(?:and|y|et|und|e|и)\s+", re.I)
+
+
+def _without_speaker_coda(claim: str) -> str:
+    """The claim without a last clause about the speaker: "X and I will die on this hill",
+    "X, and no amount of studies will convince me otherwise", "X y no me vas a convencer"."""
+    for joint in reversed(list(_CODA_START.finditer(claim))):
+        before, coda = claim[: joint.start()], claim[joint.end() :]
+        if len(words(before)) >= 3 and set(words(coda)) & _SPEAKER and "(" not in coda:
+            return before.strip()
+    return claim
+
+
 def core_clause(claim: str, language: str) -> str:
     """The claim without a lead-in before it or a comment after it, as one clause: "Hot take:
     X", "Good riddance, X" -> X; "X, mark my words", "X, and the data backs it up", "X, eso
@@ -620,6 +633,7 @@ def core_clause(claim: str, language: str) -> str:
     scene_set = bool(set(words(scene)) & _SPEAKER) or not _has_verb(scene, language)
     if before_colon and len(words(said)) >= 3 and "(" not in scene and scene_set:
         return core_clause(said, language)
+    claim = _without_speaker_coda(claim)
     pattern = _CLAUSE_BREAK_RU if language == "ru" else _CLAUSE_BREAK
     segments = [s for s in _split_outside_brackets(pattern, claim) if s.strip()]
     if len(segments) < 2 or (words(segments[0])[:1] and words(segments[0])[0] in _SUBORDINATORS):

@@ -75,7 +75,8 @@ _ASSIGNED_EN = [
         r"\byou(?:'ll| will| should| must| shall| can|'re going to| are going to)?\s+"
         r"(?:argue|defend|claim|maintain|hold|support|take the (?:side|position|view|stance))"
         rf"\s+{_THAT}(?P<t>.+)",
-        r"\b(?:convince|persuade)\s+me\s+(?:that\s+|of\s+(?:the\s+idea\s+that\s+)?)?(?P<t>.+)",
+        r"\b(?:convince|persuade)\s+me\s+(?!otherwise\b)(?:that\s+|of\s+(?:the\s+idea\s+that\s+)?)?"
+        r"(?P<t>.+)",
         _REQUEST_START + r"(?:argue|defend|make the case)\s+(?P<dir>for|against)\s+(?P<t>.+)",
         _REQUEST_START
         + r"(?:argue|defend|make the case|take the (?:side|position|view))\s+"
@@ -118,6 +119,9 @@ _CHANGE_MY_MIND = [
     re.compile(p, re.I | re.S)
     for p in (
         r"^(?:change my mind|prove me wrong|convince me otherwise)\s*[:,.!-]*\s*(?P<c>.+)$",
+        # "X, and nobody will (ever) convince me otherwise"
+        r"^(?P<c>.+?),?\s+(?:and\s+)?(?:no ?one|nobody|no amount of .+?|you)\s+(?:\w+\s+){0,3}"
+        r"(?:convince|persuade|change)\s+(?:me|my mind)(?:\s+otherwise)?[.!]*$",
         r"^(?P<c>.+?)[.!,]?\s*(?:change my mind|prove me wrong|convince me otherwise)[.!]*$",
         r"^(?:i(?:'ll| will| can| am going to|'m going to)|let me) (?:change your mind|"
         r"convince you|prove (?:it )?to you)\s*(?:that\s+)?[:,.!-]*\s*(?P<c>.+)$",

@@ -547,3 +547,24 @@ def test_a_named_topic_gets_a_grammatical_side(message: str, thesis: str) -> Non
     stance = analyze_opening(message)
     assert stance is not None
     assert stance.thesis == thesis
+
+
+@pytest.mark.parametrize(
+    ("message", "thesis"),
+    [
+        ("Remote work is the future and nobody will ever convince me otherwise.",
+         "Remote work is not the future."),
+        ("Tea beats coffee, you will never change my mind.",
+         "It is not true that tea beats coffee."),
+        ("Los coches eléctricos son el futuro y no me vas a convencer de lo contrario.",
+         "Los coches eléctricos no son el futuro."),
+        ("Le vélo est le meilleur moyen de transport en ville, et je ne changerai pas d'avis.",
+         "Le vélo n'est pas le meilleur moyen de transport en ville."),
+    ],
+)  # fmt: skip
+def test_a_last_clause_about_the_speaker_is_not_part_of_the_claim(
+    message: str, thesis: str
+) -> None:
+    stance = analyze_opening(message)
+    assert stance is not None
+    assert stance.thesis == thesis
