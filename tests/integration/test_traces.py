@@ -173,3 +173,43 @@ def test_a_protocol_the_exporter_does_not_speak_stops_the_start(tmp_path: Path) 
         "kopichat: configuration error: OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' is not supported; "
         "Kopichat exports traces as http/protobuf (OTLP/HTTP, usually port 4318)"
     )
+
+
+# A Lambda invocation in a fresh interpreter: the receiver runs in the same process, and the
+# spans are read as soon as the handler returns, before anything stops.
+_LAMBDA_CHILD = """
+import json, os, sys
+from tests.otlp_receiver import otlp_receiver
+from tests.deploy.lambda_events import build_event, lambda_context
+with otlp_receiver() as receiver:
+    os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.endpoint
+    from api.lambda_handler import handler
+    opening = {"message": "Convince me that tea wins."}
+    event = build_event("function_url", "POST", "/api/chat", opening)
+    result = handler(event, lambda_context())
+    names = [s.name for s in receiver.received()]
+    print(json.dumps({"status": result["statusCode"], "spans": names}))
+"""
+
+
+def test_a_lambda_invocation_sends_its_spans_before_it_returns(tmp_path: Path) -> None:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(ROOT),
+        "KOPICHAT_MODEL": "fake",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+        "OTEL_BSP_SCHEDULE_DELAY": "600000",  # only the handler's flush can send them in time
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", _LAMBDA_CHILD],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        check=True,
+    )
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found["status"] == 200
+    assert {"POST /api/chat", "chat fake", "guard"} <= set(found["spans"])
+    assert any(name.startswith("INSERT ") for name in found["spans"])
