@@ -47,9 +47,11 @@ _sink: SpanSink | None = None
 
 
 def tracing_requested(environ: Mapping[str, str]) -> bool:
-    """Whether the standard OpenTelemetry variables ask for traces: an OTLP endpoint is set and
-    the SDK is not disabled."""
+    """Whether the standard OpenTelemetry variables ask for traces: an OTLP endpoint is set, and
+    neither the SDK nor the trace exporter is switched off."""
     if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return False
+    if environ.get("OTEL_TRACES_EXPORTER", "").strip().lower() == "none":
         return False
     return any(environ.get(name, "").strip() for name in OTLP_ENDPOINT_VARIABLES)
 

@@ -1,7 +1,7 @@
 """OpenTelemetry traces, sent over OTLP/HTTP (protobuf) where the standard variables say.
 
 Imported only when OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT) is set
-(agent/bootstrap.py): with tracing off nothing of OpenTelemetry is loaded. The exporter, the
+(agent/bootstrap.py): with tracing off none of this is loaded. The exporter, the
 batch processor, the sampler and the resource read their own OTEL_* variables (headers,
 timeout, compression, OTEL_BSP_*, OTEL_TRACES_SAMPLER, OTEL_SERVICE_NAME,
 OTEL_RESOURCE_ATTRIBUTES). One tracer provider per process, built on first use.
