@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
@@ -14,9 +16,14 @@ from agent.adapters.chat_models import make_chat_model
 from agent.adapters.prompt_files import DEFAULT_PROMPTS_DIR, PromptSet, load_prompt_library
 from agent.adapters.sql.engine import create_schema_if_sqlite, engine_from_settings
 from agent.adapters.sql.store import SqlConversationStore
+from agent.errors import ConfigError
+from agent.observability import tracing_requested
 from agent.settings import Settings
 from agent.understanding.guard import StanceGuard
 from agent.use_case import DebateTurns, TurnPolicy
+
+if TYPE_CHECKING:
+    from agent.adapters.otel import Tracing
 
 log = logging.getLogger("kopichat")
 
@@ -28,6 +35,8 @@ class Services:
     store: SqlConversationStore
     engine: Engine
     model_description: str
+    # OpenTelemetry traces, when the OTEL_* variables ask for them.
+    tracing: Tracing | None = None
 
 
 def build_services(settings: Settings) -> Services:
@@ -37,6 +46,7 @@ def build_services(settings: Settings) -> Services:
     settings = with_openai_key_from_secret(settings)
     choice = make_chat_model(settings)
     engine = engine_from_settings(settings)
+    tracing = _start_tracing(engine)
     create_schema_if_sqlite(engine)
     store = SqlConversationStore(engine, timeout_s=settings.db_timeout_s)
     policy = TurnPolicy(
@@ -48,11 +58,13 @@ def build_services(settings: Settings) -> Services:
         commit_reserve_s=min(settings.db_timeout_s, 2.0),
     )
     guard = _stance_guard(settings, library) if settings.guard else None
-    responder = ChainResponder(library, choice, canary=settings.canary, guard=guard)
+    responder = ChainResponder(
+        library, choice, canary=settings.canary, guard=guard, model_spec=settings.model_spec
+    )
     turns = DebateTurns(store, responder, policy)
     log.info(
         "kopichat ready: model %s; database %s; prompts %s (%s); API keys %s; rate limit %s; "
-        "stance guard %s",
+        "stance guard %s; traces %s",
         choice.description,
         engine.url.render_as_string(hide_password=True),
         settings.prompt_version,
@@ -60,8 +72,25 @@ def build_services(settings: Settings) -> Services:
         f"on ({len(settings.api_key_hashes)})" if settings.api_key_hashes else "off",
         settings.rate_limit or "off",
         _guard_description(settings),
+        "on (OTLP)" if tracing else "off",
     )
-    return Services(settings, turns, store, engine, choice.description)
+    return Services(settings, turns, store, engine, choice.description, tracing)
+
+
+def _start_tracing(engine: Engine) -> Tracing | None:
+    """OpenTelemetry is imported only here, and only when an OTLP endpoint is set."""
+    if not tracing_requested(os.environ):
+        return None
+    try:
+        from agent.adapters.otel import start_tracing
+    except ImportError as exc:
+        raise ConfigError(
+            "OTEL_EXPORTER_OTLP_ENDPOINT: traces need the otel extra "
+            "(pip install -c requirements.lock '.[otel]')"
+        ) from exc
+    tracing = start_tracing(os.environ)
+    tracing.instrument_engine(engine)
+    return tracing
 
 
 def _stance_guard(settings: Settings, library: dict[str, PromptSet]) -> StanceGuard:

@@ -70,6 +70,10 @@ def create_app(services: Services) -> FastAPI:
         model=services.model_description,
         access_log=settings.access_log,
     )
+    if services.tracing is not None:
+        from api.tracing import trace_requests  # OpenTelemetry is imported only when on
+
+        trace_requests(app, services.tracing)
     return app
 
 

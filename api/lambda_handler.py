@@ -14,12 +14,15 @@ text type the app sends; Mangum matches each entry as a substring of the content
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mangum import Mangum
 
 from api.app import app_from_environment
 from api.stage_path import StageRootPath
+
+if TYPE_CHECKING:
+    from agent.adapters.otel import Tracing
 
 logging.getLogger().setLevel(logging.INFO)
 
@@ -35,11 +38,15 @@ TEXT_MIME_TYPES = [
     "application/vnd.oai.openapi",
 ]
 
-_asgi = Mangum(
-    StageRootPath(app_from_environment()), lifespan="off", text_mime_types=TEXT_MIME_TYPES
-)
+_app = app_from_environment()
+_asgi = Mangum(StageRootPath(_app), lifespan="off", text_mime_types=TEXT_MIME_TYPES)
+_tracing: Tracing | None = _app.state.services.tracing
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    result: dict[str, Any] = _asgi(event, context)
+    try:
+        result: dict[str, Any] = _asgi(event, context)
+    finally:
+        if _tracing is not None:  # Lambda freezes the process once the handler returns
+            _tracing.flush()
     return result

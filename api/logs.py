@@ -1,7 +1,8 @@
 """JSON log lines on stdout: one object per line, for CloudWatch and any log shipper.
 
 Each line has `ts`, `level`, `logger`, `msg`, the `request_id` of the request it belongs to
-(when there is one), `error` (a traceback, when an exception is logged), and the structured
+(when there is one), `trace_id` and `span_id` (when traces are on and a span is active),
+`error` (a traceback, when an exception is logged), and the structured
 fields a caller passed as `extra={"fields": {...}}` (or as plain `extra` keys). The formatter is
 python-json-logger's. Those reserved keys always mean what they say: a field that has the name
 of one is kept under `extra` instead (`{"msg": "request", ..., "extra": {"msg": "..."}}`).
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
@@ -21,13 +23,26 @@ from pythonjsonlogger.json import JsonFormatter
 _request_id: ContextVar[str | None] = ContextVar("kopichat_request_id", default=None)
 
 # The keys every line owns; no field may take their place.
-RESERVED_KEYS = frozenset({"ts", "level", "logger", "msg", "request_id", "error", "extra"})
+RESERVED_KEYS = frozenset(
+    {"ts", "level", "logger", "msg", "request_id", "trace_id", "span_id", "error", "extra"}
+)
 # The LogRecord attribute that carries a caller's structured fields.
 FIELDS_ATTR = "fields"
 
 
+# The active span's trace and span ids, when traces are on (api/tracing.py sets it).
+TraceIds = Callable[[], tuple[str, str] | None]
+_trace_ids: TraceIds | None = None
+
+
 def bind_request_id(request_id: str) -> None:
     _request_id.set(request_id)
+
+
+def include_trace_ids(source: TraceIds | None) -> None:
+    """Every line written while a span is active carries its `trace_id` and `span_id`."""
+    global _trace_ids
+    _trace_ids = source
 
 
 class KopichatJsonFormatter(JsonFormatter):
@@ -59,6 +74,9 @@ class KopichatJsonFormatter(JsonFormatter):
         request_id = _request_id.get()
         if request_id is not None:
             log_data["request_id"] = request_id
+        trace_ids = _trace_ids() if _trace_ids is not None else None
+        if trace_ids is not None:
+            log_data["trace_id"], log_data["span_id"] = trace_ids
         error = extras.pop("exc_info", None)
         if error:
             log_data["error"] = error

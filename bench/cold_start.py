@@ -64,6 +64,21 @@ class Imported:
 
 KOPICHAT_HANDLER = "api.lambda_handler"
 REFERENCE_HANDLER = "bench.reference_lambda"
+# What only traces need: none of it may load while no OTLP endpoint is set
+# (tests/integration/test_lambda_cold_imports.py holds the same).
+TRACING_ONLY = (
+    "agent.adapters.otel",
+    "api.tracing",
+    "opentelemetry.exporter",
+    "opentelemetry.instrumentation",
+    "opentelemetry.proto",
+    "opentelemetry.sdk.trace.export",
+    "google.protobuf",
+)
+
+
+def _is_tracing_only(module: str) -> bool:
+    return any(module == name or module.startswith(f"{name}.") for name in TRACING_ONLY)
 
 
 @dataclass
@@ -73,6 +88,11 @@ class ColdStart:
     import_s: list[float] = field(default_factory=list)
     request_s: list[float] = field(default_factory=list)
     imports: list[Imported] = field(default_factory=list)
+    # One more `-X importtime` run with OTEL_EXPORTER_OTLP_ENDPOINT set (a receiver on
+    # loopback), and the first request's time of both importtime runs.
+    traced_imports: list[Imported] = field(default_factory=list)
+    untraced_request_s: float = math.nan
+    traced_request_s: float = math.nan
 
     @property
     def median_s(self) -> float:
@@ -103,6 +123,14 @@ class ColdStart:
     def import_total_ms(self) -> float:
         return sum(i.self_ms for i in self.imports)
 
+    @staticmethod
+    def tracing_only(imports: list[Imported]) -> list[Imported]:
+        return [i for i in imports if _is_tracing_only(i.module)]
+
+    @staticmethod
+    def opentelemetry_ms(imports: list[Imported]) -> float:
+        return sum(i.self_ms for i in imports if i.module.split(".")[0] == "opentelemetry")
+
 
 def lambda_event() -> dict[str, object]:
     from tests.deploy.lambda_events import build_event
@@ -118,7 +146,10 @@ def lambda_event() -> dict[str, object]:
 def _env(
     database_url: str, openai_base_url: str, handler: str = KOPICHAT_HANDLER
 ) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KOPICHAT_", "OPENAI_"))}
+    # No OTEL_ variable either: the cold start is measured with tracing off, the default.
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("KOPICHAT_", "OPENAI_", "OTEL_"))
+    }
     env |= {
         "KOPICHAT_MODEL": "openai:gpt-4o-mini",
         "OPENAI_API_KEY": "sk-bench",
@@ -199,8 +230,16 @@ def measure_cold_start(database_url: str, openai_base_url: str, runs: int) -> Co
         result.request_s.append(report["request_s"])
         elapsed, _report, _stderr = _run_child(reference_env, importtime=False)
         result.reference_runs_s.append(elapsed)
-    _elapsed, _report, stderr = _run_child(env, importtime=True)
+    _elapsed, report, stderr = _run_child(env, importtime=True)
     result.imports = parse_importtime(stderr)
+    result.untraced_request_s = report["request_s"]
+    from tests.otlp_receiver import otlp_receiver
+
+    with otlp_receiver() as receiver:
+        traced = {**env, "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint}
+        _elapsed, report, stderr = _run_child(traced, importtime=True)
+    result.traced_imports = parse_importtime(stderr)
+    result.traced_request_s = report["request_s"]
     return result
 
 

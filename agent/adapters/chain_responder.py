@@ -26,7 +26,7 @@ from agent.adapters.model_retry import Progress, call_with_retries
 from agent.adapters.prompt_files import PromptSet
 from agent.domain import Message, Opening, Role, Stance
 from agent.errors import ConfigError, KopichatError, ModelUnavailable
-from agent.observability import add_tokens, note
+from agent.observability import SpanValue, add_tokens, note, note_span, span
 from agent.ports import RESTART, OnToken
 from agent.understanding.guard import (
     JUDGE_TIMEOUT_S,
@@ -105,8 +105,11 @@ class ChainResponder:
         *,
         canary: str = "",
         guard: StanceGuard | None = None,
+        model_spec: str = "",
     ) -> None:
+        """`model_spec`: KOPICHAT_MODEL's value, for the model call's span."""
         self._attempts = choice.attempts
+        self._span_model = _span_model(model_spec or choice.description)
         self._compact = choice.compact_prompt
         self._tidy = choice.tidy_replies
         self._guard = guard
@@ -160,7 +163,7 @@ class ChainResponder:
         if opening_chain is not None:
             inputs = {"history": to_chat_messages(history), "message": message}
             opening = await self._call(
-                lambda: opening_chain.ainvoke(inputs, self._config), timeout_s
+                lambda: opening_chain.ainvoke(inputs, self._config), timeout_s, prompt_version
             )
             _require_text(opening.reply)
             return await self._guarded_opening(opening, message, chains.prompts)
@@ -241,7 +244,7 @@ class ChainResponder:
             return chains.streaming.ainvoke(inputs, {"callbacks": callbacks})
 
         started = asyncio.get_running_loop().time()
-        text = await self._call(attempt, timeout_s, progress)
+        text = await self._call(attempt, timeout_s, prompt_version, progress)
         stream = streams[-1] if streams else None
         _require_text(text)
         earlier = [m.text for m in seen if m.role is Role.BOT]
@@ -270,7 +273,9 @@ class ChainResponder:
             firmer = {**inputs, "message": f"{message}\n\n{reminder(stance)}"}
             try:
                 again = await self._call(
-                    lambda: chains.debate.ainvoke(firmer, self._config), left - 0.25 * took
+                    lambda: chains.debate.ainvoke(firmer, self._config),
+                    left - 0.25 * took,
+                    prompt_version,
                 )
             except KopichatError:
                 again = ""
@@ -304,7 +309,10 @@ class ChainResponder:
             return opening
         stance = opening.stance
         if stance is None:
-            if self._guard.check(opening.reply, opening.reply, Stance("", "")).leak:
+            with span("guard", {"kopichat.guard.check": "leak"}):
+                leak = self._guard.check(opening.reply, opening.reply, Stance("", "")).leak
+                note_span({"kopichat.guard.verdict": "leak" if leak else "ok"})
+            if leak:
                 note(guard="leak; asked for a topic")
                 return Opening(None, ask_for(read_opening(message), prompts.ask_for_topic))
             return opening
@@ -336,6 +344,25 @@ class ChainResponder:
         raw: str | None = None,
     ) -> Verdict:
         """`raw`: the model's text before tidying, which a repeat is judged on."""
+        with span("guard", {"kopichat.guard.check": "stance", "kopichat.guard.judged": False}):
+            verdict = await self._verdict(
+                text, stance, message, prompts, judge=judge, earlier=earlier, raw=raw
+            )
+            # The rule's name, not its problem text (which may quote the reply).
+            note_span({"kopichat.guard.verdict": "ok" if verdict.ok else verdict.rule or "problem"})
+            return verdict
+
+    async def _verdict(
+        self,
+        text: str,
+        stance: Stance,
+        message: str,
+        prompts: PromptSet,
+        *,
+        judge: bool,
+        earlier: Sequence[str],
+        raw: str | None,
+    ) -> Verdict:
         assert self._guard is not None
         started = [
             prefix.format(topic=stance.topic, thesis=stance.thesis)
@@ -354,6 +381,7 @@ class ChainResponder:
         if verdict.replaces:
             return verdict
         if judge and self._guard.judge is not None:
+            note_span({"kopichat.guard.judged": True})
             judged = await self._guard.ask_judge(stance, message, text)
             if not judged.ok:
                 return judged
@@ -366,10 +394,26 @@ class ChainResponder:
         self,
         start: Callable[[], Awaitable[T]],
         timeout_s: float,
+        prompt_version: str,
         progress: Progress | None = None,
     ) -> T:
         """Run the model call, retrying transient failures, all inside `timeout_s`."""
-        return await call_with_retries(start, timeout_s, attempts=self._attempts, progress=progress)
+        attributes = {**self._span_model, "kopichat.prompt_version": prompt_version}
+        with span(f"chat {self._span_model['gen_ai.request.model']}", attributes):
+            return await call_with_retries(
+                start, timeout_s, attempts=self._attempts, progress=progress
+            )
+
+
+def _span_model(spec: str) -> dict[str, SpanValue]:
+    """The model call's span attributes, named as OpenTelemetry's GenAI conventions name them:
+    `openai:gpt-4o-mini` is provider openai, model gpt-4o-mini; `fake` and `local` name both."""
+    provider, _, name = spec.partition(":")
+    return {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": provider,
+        "gen_ai.request.model": name or provider,
+    }
 
 
 def _fallback(stance: Stance, message: str, *, opening: bool) -> str:

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from typing import Any
 
 from tests.conftest import ROOT
 
@@ -15,15 +16,33 @@ from tests.conftest import ROOT
 _CHILD = """
 import json, sys
 import api.lambda_handler
-print(json.dumps(sorted(sys.modules)))
+from opentelemetry import trace
+print(json.dumps({"modules": sorted(sys.modules),
+                  "tracer_provider": type(trace.get_tracer_provider()).__name__}))
 """
 # Modules a request never needs: the migrations (the migration function runs them), the rate
-# limiter's library while no rate limit is set, the benchmark's LangChain baseline.
-NOT_AT_INIT = ("alembic", "agent.migrate", "limits", "langchain_community", "boto3")
+# limiter's library while no rate limit is set, the benchmark's LangChain baseline, and what
+# only traces need while no OTLP endpoint is set (protobuf is `google.protobuf`).
+NOT_AT_INIT = (
+    "alembic",
+    "agent.migrate",
+    "limits",
+    "langchain_community",
+    "boto3",
+    "agent.adapters.otel",
+    "api.tracing",
+    "opentelemetry.exporter",
+    "opentelemetry.instrumentation",
+    "opentelemetry.proto",
+    "opentelemetry.sdk.trace.export",
+    "google",
+)
 
 
-def _modules_after_init(**settings: str) -> set[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KOPICHAT_", "OPENAI_"))}
+def _init(**settings: str) -> dict[str, Any]:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("KOPICHAT_", "OPENAI_", "OTEL_"))
+    }
     env |= {
         "PYTHONPATH": str(ROOT),
         "KOPICHAT_MODEL": "openai:gpt-4o-mini",
@@ -41,16 +60,39 @@ def _modules_after_init(**settings: str) -> set[str]:
         timeout=120,
         check=True,
     )
-    modules: list[str] = json.loads(done.stdout.strip().splitlines()[-1])
-    return set(modules)
+    found: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return found
 
 
-def test_the_handler_imports_no_migration_or_rate_limit_code() -> None:
+def _modules_after_init(**settings: str) -> set[str]:
+    return set(_init(**settings)["modules"])
+
+
+def _unwanted(modules: set[str]) -> list[str]:
+    return sorted(
+        m for m in modules if any(m == name or m.startswith(f"{name}.") for name in NOT_AT_INIT)
+    )
+
+
+def test_the_handler_imports_no_migration_rate_limit_or_tracing_code() -> None:
     modules = _modules_after_init()
     assert "api.lambda_handler" in modules
-    loaded = sorted(m for m in modules if m.split(".")[0] in NOT_AT_INIT or m in NOT_AT_INIT)
-    assert loaded == []
+    assert _unwanted(modules) == []
+
+
+def test_without_an_otlp_endpoint_no_tracer_provider_is_set() -> None:
+    """FastAPI imports the OpenTelemetry API for its own telemetry, which stays off while no
+    tracer provider is set (LangSmith also imports the SDK's TracerProvider class where the SDK
+    is installed, which the Lambda image does not do). Kopichat sets none: nothing is traced."""
+    assert _init()["tracer_provider"] == "ProxyTracerProvider"
 
 
 def test_the_rate_limiter_is_imported_when_a_rate_limit_is_set() -> None:
     assert "limits" in _modules_after_init(KOPICHAT_RATE_LIMIT="60/minute")
+
+
+def test_the_tracing_code_is_imported_when_an_otlp_endpoint_is_set() -> None:
+    found = _init(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:9")
+    assert found["tracer_provider"] == "TracerProvider"
+    wanted = {"opentelemetry.sdk.trace.export", "agent.adapters.otel", "api.tracing"}
+    assert wanted <= set(found["modules"])

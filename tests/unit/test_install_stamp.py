@@ -68,7 +68,7 @@ def root(tmp_path: Path) -> Path:
 def test_a_fresh_clone_installs_everything_first(root: Path, target: str) -> None:
     out = dry_run(root, target)
     assert INSTALLS in out
-    assert "-m pip install --quiet -c requirements.lock -e '.[local,dev,bench,aws]'" in out
+    assert "-m pip install --quiet -c requirements.lock -e '.[local,dev,bench,aws,otel]'" in out
     assert "bash scripts/install-llama.sh .venv portable" in out
 
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from api.logs import RESERVED_KEYS, KopichatJsonFormatter, bind_request_id
+from api.logs import RESERVED_KEYS, KopichatJsonFormatter, bind_request_id, include_trace_ids
 
 
 def _record(
@@ -92,3 +92,19 @@ def test_uvicorns_coloured_copy_of_a_message_is_left_out() -> None:
     assert line["msg"] == "Started server process [7]"
     assert "color_message" not in line
     assert "\x1b" not in json.dumps(line)
+
+
+def test_a_line_written_inside_a_span_carries_its_trace_and_span_ids() -> None:
+    ids: list[tuple[str, str] | None] = [("0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331")]
+    include_trace_ids(lambda: ids[0])
+    try:
+        inside = _line(_record(extra={"fields": {"trace_id": "not mine"}}))
+        ids[0] = None  # no span active
+        outside = _line(_record())
+    finally:
+        include_trace_ids(None)
+    assert inside["trace_id"] == "0af7651916cd43dd8448eb211c80319c"
+    assert inside["span_id"] == "b7ad6b7169203331"
+    assert inside["extra"] == {"trace_id": "not mine"}  # a field may not take its place
+    assert "trace_id" not in outside
+    assert "span_id" not in outside
