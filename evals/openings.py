@@ -58,13 +58,14 @@ def judge_opening(case: OpeningCase, thesis: str | None) -> OpeningVerdict:
         problems.append("restates the user's own claim")
     problems += [f"lacks '{p}'" for p in case.must if _normal(p) not in said]
     inner = framed(thesis, case.lang)
-    if inner is not None:
-        # A thesis in the general negation ("It is not true that …") is right only when what it
-        # negates is the user's own claim: negating "prove that X" or "Quero debater sobre X"
-        # argues against the side given, or says nothing, whatever words it shares with the label.
-        if case.opposes and _normal(inner) == _normal(case.opposes):
-            return OpeningVerdict(case, thesis, tuple(problems))
-        return OpeningVerdict(case, thesis, (*problems, f"negates '{inner}', not the user's claim"))
+    # A thesis in the general negation ("It is not true that …") is right only when what it
+    # negates is the user's own claim: negating "prove that X" or "Quero debater sobre X" argues
+    # against the side given, or says nothing, whatever words it shares with the label. Only a
+    # claim labelled without `opposes` leaves it to the phrases below.
+    if inner is not None and case.opposes and _normal(inner) == _normal(case.opposes):
+        return OpeningVerdict(case, thesis, tuple(problems))
+    if inner is not None and (case.opposes or case.kind != "claim"):
+        problems.append(f"negates '{inner}', not the user's claim")
     if case.one_of and not any(_normal(p) in said for p in case.one_of):
         problems.append(f"has none of {list(case.one_of)}")
     problems += [f"says '{p}'" for p in case.must_not if _says(thesis, p)]

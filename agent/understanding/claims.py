@@ -122,7 +122,8 @@ GRAMMARS: dict[str, ClaimGrammar] = {
         ),
         denial=_re(  # spoken French drops the "ne": "je crois pas que"
             r"^\s*(?:je (?:ne |n['’])?(?:pense|crois|trouve|suis) pas (?:du tout )?"
-            r"(?:convaincue?\s+|sûre?\s+|certaine?\s+)?|je doute)\s*(?:que\s+|qu['’])"
+            r"(?:convaincue?\s+|sûre?\s+|certaine?\s+|d['’]accord\s+(?:avec l['’]idée\s+)?)?|"
+            r"je doute)\s*(?:que\s+|qu['’])"
         ),
         denial_keeps_mood=False,
         asks_view=_re(
@@ -163,8 +164,8 @@ GRAMMARS: dict[str, ClaimGrammar] = {
             r"convencida)(?: de)?|en mi opinión,?|para mí,?|personalmente,?)\s*(?:que\s+)?"
         ),
         denial=_re(
-            r"^\s*(?:no (?:creo|pienso|opino|estoy de acuerdo en|estoy (?:nada )?(?:convencid[oa]|"
-            r"segur[oa]))|dudo)\s+(?:de\s+)?que\s+"
+            r"^\s*(?:no (?:creo|pienso|opino|estoy de acuerdo (?:en|con)|estoy (?:nada )?"
+            r"(?:convencid[oa]|segur[oa]))|dudo)\s+(?:de\s+|(?:la idea de\s+))?que\s+"
         ),
         denial_keeps_mood=False,
         asks_view=_re(
@@ -200,7 +201,8 @@ GRAMMARS: dict[str, ClaimGrammar] = {
         ),
         denial=_re(
             r"^\s*(?:ich (?:denke?|glaube?|finde|meine) nicht|ich bezweifle|ich bin (?:mir )?nicht "
-            r"(?:so )?(?:sicher|überzeugt))\s*,?\s*(?:(?:davon\s*,?\s*)?dass\s+)?"
+            r"(?:so )?(?:sicher|überzeugt|einverstanden)|ich stimme nicht zu)\s*,?\s*"
+            r"(?:(?:davon\s*,?\s*|damit\s*,?\s*)?dass\s+)?"
         ),
         denial_keeps_mood=True,
         asks_view=_re(r"^(?:glaubst|denkst|findest|meinst) du\s*,?\s*(?:dass\s+)?(?P<t>.+)$"),
@@ -238,8 +240,8 @@ GRAMMARS: dict[str, ClaimGrammar] = {
             r"secondo me,?|per me,?|a mio parere,?)\s*(?:che\s+)?"
         ),
         denial=_re(
-            r"^\s*(?:non (?:penso|credo|sono (?:per niente )?(?:convint[oa]|sicur[oa]|cert[oa]))|"
-            r"dubito)\s+che\s+"
+            r"^\s*(?:non (?:penso|credo|sono (?:per niente )?(?:convint[oa]|sicur[oa]|cert[oa]|"
+            r"d['’]accordo(?: sul fatto)?))|dubito)\s+che\s+"
         ),
         denial_keeps_mood=False,
         asks_view=_re(
@@ -273,8 +275,8 @@ GRAMMARS: dict[str, ClaimGrammar] = {
             r"(?:convencido|convencida)(?: de)?|na minha opinião,?|para mim,?)\s*(?:que\s+)?"
         ),
         denial=_re(
-            r"^\s*(?:não (?:acho|penso|creio|acredito|estou (?:nada )?(?:convencid[oa]|segur[oa]|"
-            r"cert[oa]))|duvido)\s+(?:de\s+)?que\s+"
+            r"^\s*(?:não (?:acho|penso|creio|acredito|concordo|estou (?:nada )?(?:convencid[oa]|"
+            r"segur[oa]|cert[oa]|de acordo))|duvido)\s+(?:de\s+|com (?:a ideia de\s+)?)?que\s+"
         ),
         denial_keeps_mood=False,
         asks_view=_re(
@@ -314,7 +316,8 @@ GRAMMARS: dict[str, ClaimGrammar] = {
             r"на мой взгляд)\s*,?\s*(?:что\s+)?"
         ),
         denial=_re(
-            r"^\s*(?:(?:я )?не (?:думаю|считаю|верю|уверена|уверен)|я сомневаюсь|сомневаюсь)"
+            r"^\s*(?:(?:я )?не (?:думаю|считаю|верю|уверена|уверен|согласна|согласен)|"
+            r"я сомневаюсь|сомневаюсь)"
             r"\s*,?\s*(?:(?:в том\s*,\s*)?что\s+)?"
         ),
         denial_keeps_mood=True,
@@ -615,6 +618,25 @@ def _without_speaker_coda(claim: str) -> str:
         if len(words(before)) >= 3 and set(words(coda)) & _SPEAKER and "(" not in coda:
             return before.strip()
     return claim
+
+
+# Words that only a negated clause takes ("any", "ever", "mai"): once the denial is taken off
+# ("I doubt that recycling makes any difference" -> the bot argues "Recycling makes some
+# difference"), they read as their plain forms.
+_NEGATIVE_POLARITY = {
+    "en": (("anyone", "someone"), ("anybody", "somebody"), ("anything", "something"),
+           ("any", "some"), ("ever", ""), ("at all", ""), ("yet", "already")),
+    "it": (("mai", ""),),
+    "de": (("jemals", ""),),
+    "fr": (("jamais", ""),),
+}  # fmt: skip
+
+
+def affirmed(claim: str, language: str) -> str:
+    """A claim the user denied, as the bot states it: without the words only a denial takes."""
+    for word, plain in _NEGATIVE_POLARITY.get(language, ()):
+        claim = re.sub(rf"(?<!\w){word}(?!\w)\s*", f"{plain} " if plain else "", claim, flags=re.I)
+    return " ".join(claim.split())
 
 
 def core_clause(claim: str, language: str) -> str:

@@ -157,6 +157,10 @@ GRAMMARS: dict[str, Grammar] = {
 
 _WORD = r"(?<!\w){}(?!\w)"
 _GERMAN_ARTICLES = frozenset("der die das ein eine den dem des".split())
+_GERMAN_DETERMINERS = _GERMAN_ARTICLES | frozenset(
+    "einen einem einer eines kein keine keinen die meisten viele alle manche einige diese "
+    "dieser dieses jede jeder jedes mehr wenige".split()
+)
 _VOWEL_START = re.compile(r"^[aeiouyhâàéèêîïôûœ]", re.I)
 
 
@@ -269,19 +273,34 @@ def french_statement(question: str) -> str:
     return f"{pronoun[:1].upper()}{pronoun[1:].lower()} {inverted['v'].lower()}{after}"
 
 
-def main_clause_order(clause: str, language: str) -> str:
+def _german_subject_end(tokens: list[str]) -> int:
+    """Where the subject ends: a pronoun or a noun is one word; after an article or a
+    quantifier ("die meisten Menschen") it runs to the first noun, which German capitalises."""
+    if tokens[0].lower() not in _GERMAN_DETERMINERS:
+        return 1
+    noun = next((i for i, t in enumerate(tokens[1:], 1) if t[:1].isupper()), None)
+    return noun + 1 if noun is not None else 2
+
+
+def main_clause_order(clause: str, language: str, *, verb_final: bool = False) -> str:
     """German "dass" clauses put the verb last ("Homeoffice besser ist als das Büro"); a thesis
-    reads as a main clause, with the verb second."""
+    reads as a main clause, with the verb second. Only the clause before a first comma moves
+    ("man Kinder zwingen sollte, ein Instrument zu lernen"). With `verb_final` (the caller read
+    "dass"), a verb the list does not know is the clause's last word ("Veganer gesünder leben")."""
     if language != "de":
         return clause
-    tokens = clause.split()
-    verb = _first_verb(clause, GRAMMARS["de"].verbs)
-    if verb is None or len(tokens) < 3:
+    head, comma, rest = clause.partition(", ")
+    tokens = head.split()
+    if len(tokens) < 2:
         return clause
-    index = next((i for i, t in enumerate(tokens) if t.lower() == verb.group(0).lower()), None)
-    subject_end = 2 if tokens[0].lower() in _GERMAN_ARTICLES else 1
+    verb = _first_verb(head, GRAMMARS["de"].verbs)
+    if verb is not None:
+        index = next((i for i, t in enumerate(tokens) if t.lower() == verb.group(0).lower()), None)
+    else:
+        index = len(tokens) - 1 if verb_final and len(tokens) >= 3 else None
+    subject_end = _german_subject_end(tokens)
     if index is None or index <= subject_end:
         return clause
     moved = tokens.pop(index)
     tokens.insert(subject_end, moved)
-    return " ".join(tokens)
+    return " ".join(tokens) + comma + rest

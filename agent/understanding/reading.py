@@ -699,7 +699,7 @@ def _claim(rest: str, topic: str, language: str) -> OpeningReading:
     if opinion is not None:
         marker = said.strip()[: len(said.strip()) - len(opinion.claim)]
         if re.search(r"\bdass\s*$", marker, re.I):
-            claim = other.main_clause_order(claim, language)  # German "dass" clauses
+            claim = other.main_clause_order(claim, language, verb_final=True)  # "dass" clauses
         elif language == "de" and other.verb_first(claim):
             # "Meiner Meinung nach sollten Kinder …": after a fronted marker the verb comes
             # first; the claim is the main clause "Kinder sollten …".
@@ -761,7 +761,8 @@ def _claim(rest: str, topic: str, language: str) -> OpeningReading:
     if opinion is not None and opinion.denied:
         # "I don't think X": the user holds not-X, so the bot argues X itself.
         denied = claims.frame(claim, language)
-        return _reading(OpeningKind.CLAIM, language, topic or _topic_from(claim), claim, denied)
+        thesis = claims.affirmed(claim, language)
+        return _reading(OpeningKind.CLAIM, language, topic or _topic_from(claim), thesis, denied)
     return _claim_reading(claim, claims.oppose(claim, language), topic, language)
 
 

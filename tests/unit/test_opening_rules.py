@@ -568,3 +568,32 @@ def test_a_last_clause_about_the_speaker_is_not_part_of_the_claim(
     stance = analyze_opening(message)
     assert stance is not None
     assert stance.thesis == thesis
+
+
+@pytest.mark.parametrize(
+    ("message", "thesis"),
+    [
+        # a German "dass" clause becomes a main clause, whatever its verb and subject
+        ("Ich glaube nicht, dass Veganer gesünder leben.", "Veganer leben gesünder."),
+        ("Ich bezweifle, dass die meisten Menschen zu viel arbeiten.",
+         "Die meisten Menschen arbeiten zu viel."),
+        ("Ich glaube nicht, dass man Kinder zwingen sollte, ein Instrument zu lernen.",
+         "Man sollte Kinder zwingen, ein Instrument zu lernen."),
+        # words only a denial takes are dropped or made plain once it is taken off
+        ("I doubt that recycling makes any real difference.",
+         "Recycling makes some real difference."),
+        ("I'm not convinced that nuclear fusion will ever be commercially viable.",
+         "Nuclear fusion will be commercially viable."),
+        ("Non credo che il ponte sullo Stretto verrà mai costruito.",
+         "Il ponte sullo Stretto verrà costruito."),
+        # "I don't agree that X" in every language: the bot argues X
+        ("Je ne suis pas d'accord que le nucléaire soit dangereux.",
+         "Le nucléaire est dangereux."),
+        ("Não concordo que o ENEM seja injusto.", "O ENEM é injusto."),
+        ("Я не согласен, что школьная форма нужна.", "Школьная форма нужна."),
+    ],
+)  # fmt: skip
+def test_a_denied_claim_is_stated_as_a_plain_sentence(message: str, thesis: str) -> None:
+    stance = analyze_opening(message)
+    assert stance is not None
+    assert stance.thesis == thesis
