@@ -535,6 +535,29 @@ def opinion_in(text: str, language: str) -> Opinion | None:
     return _marked(text, rules, language)
 
 
+def view_before_turn(text: str, language: str) -> str | None:
+    """The view a user turned from ("I used to think X, but now …" -> X), if any."""
+    turns = list(_TURN.finditer(text))
+    if not turns or language not in GRAMMARS:
+        return None
+    before = text[: turns[-1].start()]
+    marked = opinion_in(before, language)
+    if marked is not None:
+        return marked.claim
+    held = _HELD_BEFORE.search(before)
+    return before[held.end() :].strip() if held else None
+
+
+# A view the user held before ("I used to think", "j'ai longtemps cru que", "pensaba que").
+_HELD_BEFORE = re.compile(
+    r"\b(?:i (?:used to|once) (?:think|believe)|i (?:thought|believed)|je (?:pensais|croyais)|"
+    r"j['’]ai (?:longtemps |toujours )?(?:cru|pensé)|pensaba|creía|ich (?:dachte|glaubte)|"
+    r"pensavo|credevo|achava|pensava|acreditava|думала?|считала?)\s*,?\s*(?:that|que|qu['’]|"
+    r"dass|che|что)?\s*",
+    re.I,
+)
+
+
 def _marked(text: str, rules: ClaimGrammar, language: str) -> Opinion | None:
     denial = rules.denial.match(text)
     if denial and text[denial.end() :].strip():
@@ -564,6 +587,11 @@ _LIST_WORDS = frozenset("and or et ou y o und oder e ou и или".split())
 # zu lernen").
 _GOVERNED = frozenset("que qu che dass ob что чтобы".split())
 _MAX_LEAD_IN_WORDS = 3
+# Words that open an adverbial that belongs to the claim ("In twenty years, …"): English's
+# closed classes (its stop-word list also holds "good" and "time") and the other languages'
+# function words.
+_OPENING_WORDS = english.CLOSED_CLASS
+_NOT_ENGLISH = ("fr", "es", "de", "it", "pt", "ru")
 # The speaker, in every language read: a segment with one of these is about the user.
 _SPEAKER = frozenset("i me my je j moi yo mi ich mich mir mein io eu я меня мне".split())
 
@@ -594,7 +622,7 @@ def _lead_in(segment: str, following: str, colon: bool) -> bool:
     said = words(segment)
     if not said or len(said) > _MAX_LEAD_IN_WORDS:
         return False
-    if not colon and len(said) > 1 and said[0] in function_words():
+    if not colon and len(said) > 1 and said[0] in _OPENING_WORDS | function_words(_NOT_ENGLISH):
         return False
     head = words(following)
     return not set(head[: len(head) // 2 + 1]) & _LIST_WORDS
@@ -661,9 +689,13 @@ def core_clause(claim: str, language: str) -> str:
     if len(segments) < 2 or (words(segments[0])[:1] and words(segments[0])[0] in _SUBORDINATORS):
         return claim
     with_verb = [i for i, segment in enumerate(segments) if _has_verb(segment, language)]
-    if not with_verb:
-        return claim
     colon = ":" in claim[len(segments[0]) : claim.index(segments[1], len(segments[0]))]
+    if not with_verb:
+        # No verb the lists know ("Good riddance, phones wreck kids' attention spans"): only a
+        # lead-in comes off.
+        rest = claim[claim.index(segments[1], len(segments[0])) :]
+        lead_in = _lead_in(segments[0], segments[1], colon) and len(words(rest)) >= 3
+        return rest.strip() if lead_in and not _governed(segments[1], language) else claim
     start = 1 if (with_verb[0] == 1 and _lead_in(segments[0], segments[1], colon)) else 0
     if start and _governed(segments[1], language):
         start = 0  # "Докажи мне, что X": what governs X is no lead-in

@@ -16,16 +16,19 @@ AUXILIARIES = frozenset(
     "had ought".split()
 )
 _COPULAS = frozenset({"is", "are", "was", "were", "am"})
+FINITE = AUXILIARIES | _COPULAS  # the verbs that end a subject ("zoos | were cruel")
+_PRONOUN_SUBJECTS = frozenset(
+    "i you we they he she it there people everyone someone anyone humans kids children".split()
+)
 _DETERMINERS = frozenset(
     "a an the this that these those my your our their his her its some any every all no".split()
 )
 _PREPOSITIONS = frozenset(
     "for to than in on at by with from about against into over under without between".split()
 )
+# The closed classes: English's stop-word list is far wider ("good", "great", "new").
+CLOSED_CLASS = AUXILIARIES | _DETERMINERS | _PREPOSITIONS | _PRONOUN_SUBJECTS
 _ADVERBS = frozenset("really actually truly more less too so very always still even".split())
-_PRONOUN_SUBJECTS = frozenset(
-    "i you we they he she it there people everyone someone anyone humans kids children".split()
-)
 _ADJECTIVES = frozenset(
     "safe good bad better worse best worst fair unfair right wrong real true false free fine ok "
     "okay dead alive necessary ethical unethical moral immoral healthy unhealthy dangerous "

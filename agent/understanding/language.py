@@ -35,11 +35,11 @@ READ_LANGUAGES = ("en", "fr", "es", "de", "it", "pt", "ru")
 
 
 @cache
-def function_words() -> frozenset[str]:
-    """The function words ("the", "avec", "который") of every language Kopichat reads, from a
-    maintained list; loaded at first use."""
+def function_words(languages: tuple[str, ...] = READ_LANGUAGES) -> frozenset[str]:
+    """The function words ("the", "avec", "который") of the languages Kopichat reads (all of
+    them by default), from a maintained list; loaded at first use."""
     return frozenset(
-        word for language in READ_LANGUAGES for word in get_stop_words(language) if " " not in word
+        word for language in languages for word in get_stop_words(language) if " " not in word
     )
 
 

@@ -237,6 +237,14 @@ def _reading(
     return OpeningReading(kind, stance, language)
 
 
+def _subject(clause: str, language: str) -> str:
+    """The words before a clause's first known verb ("zoos" in "zoos were cruel"), or ""."""
+    verbs = en.FINITE if language == "en" else other.GRAMMARS[language].verbs
+    tokens = clean(clause).split()
+    verb = next((i for i, t in enumerate(tokens) if t.lower() in verbs), 0)
+    return " ".join(tokens[:verb]) if 1 <= verb <= _MAX_TOPIC_WORDS else ""
+
+
 def _topic_from(thesis: str) -> str:
     return " ".join(clean(thesis).split(" ")[:8])
 
@@ -696,6 +704,11 @@ def _claim(rest: str, topic: str, language: str) -> OpeningReading:
         claim,
         flags=re.I,
     )
+    if not topic:
+        # "I used to think zoos were cruel, but now I'm sure they're essential": "they" is the
+        # subject of the view the user turned from.
+        topic_before = _subject(claims.view_before_turn(said, language) or "", language)
+        claim = _with_topic_for_pronoun(claim, topic_before, language)
     if opinion is not None:
         marker = said.strip()[: len(said.strip()) - len(opinion.claim)]
         if re.search(r"\bdass\s*$", marker, re.I):

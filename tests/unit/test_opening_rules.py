@@ -597,3 +597,20 @@ def test_a_denied_claim_is_stated_as_a_plain_sentence(message: str, thesis: str)
     stance = analyze_opening(message)
     assert stance is not None
     assert stance.thesis == thesis
+
+
+@pytest.mark.parametrize(
+    ("message", "thesis"),
+    [
+        # the view the user turned from names what "they/it" is
+        ("I thought e-bikes were a fad, but now I think they are the future of cities.",
+         "E-bikes are not the future of cities."),
+        # a short lead-in comes off even when the claim's verb is one no list knows
+        ("Good riddance, gyms rip people off with their contracts.",
+         "It is not true that gyms rip people off with their contracts."),
+    ],
+)  # fmt: skip
+def test_a_turned_view_names_the_pronoun_and_a_lead_in_comes_off(message: str, thesis: str) -> None:
+    stance = analyze_opening(message)
+    assert stance is not None
+    assert stance.thesis == thesis
