@@ -215,6 +215,9 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     _log(f"results: {json_path}")
     for note in notes:  # beside the summary line that shows the figures
         _log(f"note: {note}")
+    for part, title in (("openings", "openings dev"), ("openings_test", "openings locked")):
+        if part in details:
+            _log(f"{title}: {report.outcome_line(details[part]['outcomes'])}")
     return summary
 
 

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from evals.openings import OpeningVerdict, correct_rate
+from evals.openings import OpeningVerdict, correct_rate, outcomes
 from evals.runner import DialogueRecord, TurnRecord
 
 # The final stdout line has exactly these keys, in this order: tools read them by name.
@@ -156,6 +156,7 @@ def _openings_details(openings: Sequence[OpeningVerdict]) -> dict[str, Any]:
         "cases": len(openings),
         "correct": sum(v.correct for v in openings),
         "asked": sum(v.thesis is None for v in openings),
+        "outcomes": outcomes(list(openings)),
         "by_kind": {kind: f"{c}/{n}" for kind, (c, n) in sorted(by_kind.items())},
     }
 

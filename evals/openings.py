@@ -85,3 +85,20 @@ def correct_rate(verdicts: list[OpeningVerdict]) -> float | None:
     if not verdicts:
         return None
     return sum(v.correct for v in verdicts) / len(verdicts)
+
+
+def outcomes(verdicts: list[OpeningVerdict]) -> dict[str, int]:
+    """What a user meets, by kind of outcome: right; asked where a side was expected (the
+    safe failure); a wrong or broken side stored for the whole debate (the worst); a side
+    fixed on small talk, an instruction or nothing to debate."""
+    counts = {"right": 0, "asked": 0, "wrong_side": 0, "side_on_nothing": 0}
+    for verdict in verdicts:
+        if verdict.correct:
+            counts["right"] += 1
+        elif verdict.thesis is None:
+            counts["asked"] += 1
+        elif verdict.case.expects_side:
+            counts["wrong_side"] += 1
+        else:
+            counts["side_on_nothing"] += 1
+    return counts

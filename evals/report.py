@@ -44,6 +44,15 @@ def _flags(turn: TurnRecord) -> str:
     return "; ".join(flags) or "ok"
 
 
+def outcome_line(counts: dict[str, int]) -> str:
+    """ "652 right, 46 asked where a side was expected, 70 wrong or broken sides stored, …"."""
+    return (
+        f"{counts['right']} right, {counts['asked']} asked where a side was expected, "
+        f"{counts['wrong_side']} wrong or broken sides stored, {counts['side_on_nothing']} "
+        "sides fixed on small talk, an instruction or nothing to debate"
+    )
+
+
 def model_notes(model: str, summary: dict[str, Any], details: dict[str, Any]) -> list[str]:
     """What some figures say about the model rather than about Kopichat: for the fake, which does
     not debate, the ones that are what they are by construction. Printed beside the figures."""
@@ -140,6 +149,12 @@ def markdown(
             f"({details['openings']['asked']} answered with a question). By kind: "
             + ", ".join(f"{k} {v}" for k, v in details["openings"]["by_kind"].items())
             + ".",
+            "",
+            *(
+                f"{title}: {outcome_line(details[part]['outcomes'])}."
+                for part, title in (("openings", "Dev part"), ("openings_test", "Locked part"))
+                if part in details
+            ),
             "",
         ]
         if wrong:

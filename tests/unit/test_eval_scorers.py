@@ -169,3 +169,25 @@ def test_a_general_negation_is_right_only_of_the_users_own_claim() -> None:
     assert not judge_opening(
         claim, "It is not true that honestly, phones wreck attention spans."
     ).correct
+
+
+def test_the_openings_outcomes_tell_a_question_back_from_a_wrong_side_stored() -> None:
+    from evals.openings import judge_opening, outcomes
+    from evals.suite import OpeningCase
+
+    claim = OpeningCase(
+        message="Phones wreck attention spans.",
+        kind="claim",
+        lang="en",
+        must=("phones",),
+        opposes="phones wreck attention spans",
+    )
+    chat = OpeningCase(message="hi there", kind="small_talk", lang="en")
+    verdicts = [
+        judge_opening(claim, "It is not true that phones wreck attention spans."),
+        judge_opening(claim, None),
+        judge_opening(claim, "It is not true that phones."),
+        judge_opening(chat, "The case for hi there is stronger than the case against it."),
+        judge_opening(chat, None),
+    ]
+    assert outcomes(verdicts) == {"right": 2, "asked": 1, "wrong_side": 1, "side_on_nothing": 1}
