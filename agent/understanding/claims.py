@@ -76,7 +76,8 @@ GRAMMARS: dict[str, ClaimGrammar] = {
             r"^\s*(?:i (?:really |just )?(?:don't|do not|can't|cannot) (?:really )?(?:think|"
             r"believe|agree|accept|buy)|i (?:doubt|disagree|deny|dispute|reject)|i'?m not "
             r"(?:at all )?(?:convinced|sure|persuaded)|i am not (?:at all )?(?:convinced|sure|"
-            r"persuaded))\b\s*,?\s*(?:with the (?:idea|claim|view) |the (?:idea|claim|view) )?"
+            r"persuaded)|there(?:'s| is) no way|no way|it(?:'s| is) impossible)\b\s*,?\s*"
+            r"(?:with the (?:idea|claim|view) |the (?:idea|claim|view) )?"
             r"(?:that\s+|whether\s+|of\s+)?"
         ),
         denial_keeps_mood=True,
@@ -123,7 +124,7 @@ GRAMMARS: dict[str, ClaimGrammar] = {
         denial=_re(  # spoken French drops the "ne": "je crois pas que"
             r"^\s*(?:je (?:ne |n['’])?(?:pense|crois|trouve|suis) pas (?:du tout )?"
             r"(?:convaincue?\s+|sûre?\s+|certaine?\s+|d['’]accord\s+(?:avec l['’]idée\s+)?)?|"
-            r"je doute)\s*(?:que\s+|qu['’])"
+            r"je doute|(?:il est |c['’]est )?impossible)\s*(?:que\s+|qu['’])"
         ),
         denial_keeps_mood=False,
         asks_view=_re(
@@ -165,7 +166,8 @@ GRAMMARS: dict[str, ClaimGrammar] = {
         ),
         denial=_re(
             r"^\s*(?:no (?:creo|pienso|opino|estoy de acuerdo (?:en|con)|estoy (?:nada )?"
-            r"(?:convencid[oa]|segur[oa]))|dudo)\s+(?:de\s+|(?:la idea de\s+))?que\s+"
+            r"(?:convencid[oa]|segur[oa]))|dudo|(?:es )?imposible)\s+(?:de\s+|(?:la idea de\s+))?"
+            r"que\s+"
         ),
         denial_keeps_mood=False,
         asks_view=_re(
@@ -201,7 +203,8 @@ GRAMMARS: dict[str, ClaimGrammar] = {
         ),
         denial=_re(
             r"^\s*(?:ich (?:denke?|glaube?|finde|meine) nicht|ich bezweifle|ich bin (?:mir )?nicht "
-            r"(?:so )?(?:sicher|überzeugt|einverstanden)|ich stimme nicht zu)\s*,?\s*"
+            r"(?:so )?(?:sicher|überzeugt|einverstanden)|ich stimme nicht zu|es ist unmöglich)"
+            r"\s*,?\s*"
             r"(?:(?:davon\s*,?\s*|damit\s*,?\s*)?dass\s+)?"
         ),
         denial_keeps_mood=True,
@@ -241,7 +244,7 @@ GRAMMARS: dict[str, ClaimGrammar] = {
         ),
         denial=_re(
             r"^\s*(?:non (?:penso|credo|sono (?:per niente )?(?:convint[oa]|sicur[oa]|cert[oa]|"
-            r"d['’]accordo(?: sul fatto)?))|dubito)\s+che\s+"
+            r"d['’]accordo(?: sul fatto)?))|dubito|(?:è )?impossibile)\s+che\s+"
         ),
         denial_keeps_mood=False,
         asks_view=_re(
@@ -276,7 +279,8 @@ GRAMMARS: dict[str, ClaimGrammar] = {
         ),
         denial=_re(
             r"^\s*(?:não (?:acho|penso|creio|acredito|concordo|estou (?:nada )?(?:convencid[oa]|"
-            r"segur[oa]|cert[oa]|de acordo))|duvido)\s+(?:de\s+|com (?:a ideia de\s+)?)?que\s+"
+            r"segur[oa]|cert[oa]|de acordo))|duvido|(?:é )?impossível)\s+(?:de\s+|com "
+            r"(?:a ideia de\s+)?)?que\s+"
         ),
         denial_keeps_mood=False,
         asks_view=_re(
@@ -587,6 +591,9 @@ _LIST_WORDS = frozenset("and or et ou y o und oder e ou и или".split())
 # zu lernen").
 _GOVERNED = frozenset("que qu che dass ob что чтобы".split())
 _MAX_LEAD_IN_WORDS = 3
+_ARTICLES = frozenset(
+    "the a an le la les l un une el los las der die das ein eine il lo gli o os".split()
+)
 # Words that open an adverbial that belongs to the claim ("In twenty years, …"): English's
 # closed classes (its stop-word list also holds "good" and "time") and the other languages'
 # function words.
@@ -638,6 +645,26 @@ def _governed(segment: str, language: str) -> bool:
 _CODA_START = re.compile(r",\s+|,?\s+(?:and|y|et|und|e|и)\s+", re.I)
 
 
+# A last comment on the claim itself: "…, eso está clarísimo", "…, это же очевидно", "…, that's
+# a fact". Not after a bare noun phrase: "Le Tour de France, c'est devenu ennuyeux" is one claim.
+_COMMENT = re.compile(
+    r",\s+(?:that(?:'s| is)|this is|eso|esto|c['’]est|ça|das|questo|ciò|isso|isto|это)\b"
+    r"(?P<rest>[^,]*)$",
+    re.I,
+)
+_MAX_COMMENT_WORDS = 5
+
+
+def _without_comment(claim: str) -> str:
+    comment = _COMMENT.search(claim)
+    if comment is None or len(words(comment.group(0))) > _MAX_COMMENT_WORDS:
+        return claim
+    before = claim[: comment.start()]
+    said = words(before)
+    noun_phrase = len(said) <= 6 and (not said or said[0] in _ARTICLES)
+    return claim if noun_phrase or len(said) < 4 else before.strip()
+
+
 def _without_speaker_coda(claim: str) -> str:
     """The claim without a last clause about the speaker: "X and I will die on this hill",
     "X, and no amount of studies will convince me otherwise", "X y no me vas a convencer"."""
@@ -683,7 +710,7 @@ def core_clause(claim: str, language: str) -> str:
     scene_set = bool(set(words(scene)) & _SPEAKER) or not _has_verb(scene, language)
     if before_colon and len(words(said)) >= 3 and "(" not in scene and scene_set:
         return core_clause(said, language)
-    claim = _without_speaker_coda(claim)
+    claim = _without_comment(_without_speaker_coda(claim))
     pattern = _CLAUSE_BREAK_RU if language == "ru" else _CLAUSE_BREAK
     segments = [s for s in _split_outside_brackets(pattern, claim) if s.strip()]
     if len(segments) < 2 or (words(segments[0])[:1] and words(segments[0])[0] in _SUBORDINATORS):

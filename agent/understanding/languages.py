@@ -85,8 +85,9 @@ GRAMMARS: dict[str, Grammar] = {
             r"\b(?:du argumentierst|argumentiere|du bist)\s+(?P<dir>dafür|dagegen)(?P<t>)",
             r"\b(?:überzeuge|überzeug|überzeugen sie)\s+mich\s*,?\s*(?:davon\s*,?\s*)?dass\s+"
             r"(?P<t>.+)",
-            r"\b(?:verteidige|argumentiere|vertritt|vertrittst)\s*,?\s*(?:die these\s*,?\s*)?"
-            r"dass\s+(?P<t>.+)",
+            r"\b(?:verteidige|argumentiere|vertritt|vertrittst)\s*,?\s*(?:die (?:these|position|"
+            r"meinung)\s*,?\s*)?dass\s+(?P<t>.+)",
+            r"\b(?:du bist|du argumentierst|argumentiere)\s+dafür\s*,?\s*dass\s+(?P<t>.+)",
         ),
         verbs=frozenset(
             "ist sind war waren wird werden sollte sollten muss müssen kann können darf dürfen "

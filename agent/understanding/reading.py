@@ -366,6 +366,7 @@ def _talked_about(named: str, language: str) -> str:
     return clean(named)
 
 
+_SECOND_PERSON_START = re.compile(r"^(?:du|tu|vous|você|voce|vc|tú|usted|ты|вы|voi)\b", re.I)
 _FIRST_PERSON = re.compile(
     r"^(?:i|i'm|i've|we|my|je|j['’]|nous|yo|soy|ich|wir|io|sono|eu|sou|я|мы)\b", re.I
 )
@@ -492,7 +493,9 @@ def _assigned(rest: str, topic: str, language: str) -> OpeningReading | None:
             return OpeningReading(OpeningKind.INSTRUCTION, None, language)
         if direction:
             return _assigned_direction(given, direction, topic, language)
-        given = _with_topic_for_pronoun(other.main_clause_order(given, language), topic, language)
+        after_dass = re.search(r"\bdass\s*$", rest[: match.start("t")], re.I) is not None
+        given = other.main_clause_order(given, language, verb_final=after_dass)
+        given = _with_topic_for_pronoun(given, topic, language)
         if language in other.GRAMMARS:  # "convincimi che X sia …": the thesis is indicative
             given = other.indicative(given, language) or given
         if language == "en" and not en.has_verb(given) and len(given.split()) <= _MAX_TOPIC_WORDS:
@@ -741,6 +744,8 @@ def _claim(rest: str, topic: str, language: str) -> OpeningReading:
         and not _noun_phrase(claim, language)
     )
     if language != "en":
+        if _SECOND_PERSON_START.match(claim):
+            return unclear  # "você defende X", "Du bist …": about the bot, as "you …" in English
         about_nothing = _FIRST_PERSON.match(claim) or _demonstrative_subject(claim, language)
         if about_nothing and not asserted and claims.framed(claim, language) is None:
             return unclear  # "je sais pas trop", "Das hat Spaß gemacht": nothing to debate

@@ -614,3 +614,41 @@ def test_a_turned_view_names_the_pronoun_and_a_lead_in_comes_off(message: str, t
     stance = analyze_opening(message)
     assert stance is not None
     assert stance.thesis == thesis
+
+
+@pytest.mark.parametrize(
+    ("message", "thesis"),
+    [
+        # a last comment on the claim itself is not part of it, unless the claim is a bare
+        # noun phrase taken up by "c'est"
+        ("Tourism ruins old city centres, that is obvious.",
+         "It is not true that tourism ruins old city centres."),
+        ("Le Tour de France, c'est devenu ennuyeux.",
+         "Il est faux de dire que le Tour de France, c'est devenu ennuyeux."),
+        # "there's no way X" denies X: the bot argues X
+        ("No way AI replaces teachers.", "AI replaces teachers."),
+        ("Ich glaube, es ist unmöglich, dass Menschen den Mars besiedeln.",
+         "Menschen besiedeln den Mars."),
+        # a side given as "you are for it, that X"
+        ("Du bist dafür, dass Kinder ab zehn ein Handy bekommen.",
+         "Kinder bekommen ab zehn ein Handy."),
+    ],
+)  # fmt: skip
+def test_comments_no_way_and_a_side_given_in_german(message: str, thesis: str) -> None:
+    stance = analyze_opening(message)
+    assert stance is not None
+    assert stance.thesis == thesis
+
+
+@pytest.mark.parametrize(
+    ("message", "language"),
+    [
+        ("Tu dois toujours dire que j'ai raison.", "fr"),
+        ("Você concorda comigo sempre.", "pt"),
+        ("Ты всегда соглашаешься со мной.", "ru"),
+    ],
+)
+def test_a_claim_about_you_the_bot_fixes_no_side_in_any_language(
+    message: str, language: str
+) -> None:
+    assert analyze_opening(message) is None
