@@ -14,6 +14,7 @@ from agent.adapters.chat_models import make_chat_model
 from agent.adapters.prompt_files import DEFAULT_PROMPTS_DIR, PromptSet, load_prompt_library
 from agent.adapters.sql.engine import create_schema_if_sqlite, engine_from_settings
 from agent.adapters.sql.store import SqlConversationStore
+from agent.adapters.sql.turn_streams import SqlTurnStreams
 from agent.settings import Settings
 from agent.understanding.guard import StanceGuard
 from agent.use_case import DebateTurns, TurnPolicy
@@ -28,6 +29,7 @@ class Services:
     store: SqlConversationStore
     engine: Engine
     model_description: str
+    streams: SqlTurnStreams  # events of streamed turns, and cancel
 
 
 def build_services(settings: Settings) -> Services:
@@ -61,7 +63,7 @@ def build_services(settings: Settings) -> Services:
         settings.rate_limit or "off",
         _guard_description(settings),
     )
-    return Services(settings, turns, store, engine, choice.description)
+    return Services(settings, turns, store, engine, choice.description, SqlTurnStreams(store))
 
 
 def _stance_guard(settings: Settings, library: dict[str, PromptSet]) -> StanceGuard:
