@@ -178,7 +178,6 @@ _PATTERN_MESSAGES = {
     "Idempotency-Key": "Idempotency-Key must be 1-255 printable ASCII characters, no spaces",
     "cursor": "cursor must be the next_cursor of the page before",
     "after": "after must be an event id as sent in the stream's id: field, e.g. 0a1b2c3d-7",
-    "Last-Event-ID": "Last-Event-ID must be an event id as sent in the stream's id: field",
 }
 _NOT_AN_OBJECT = {"model_attributes_type", "dict_type", "model_type"}
 

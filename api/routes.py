@@ -119,6 +119,16 @@ def _ok_with_headers(description: str, headers: dict[str, Any]) -> dict[int | st
     return {200: {"description": description, "headers": headers}}
 
 
+def _with_links(ok: dict[int | str, Any]) -> dict[int | str, Any]:
+    """OpenAPI links from a turn's answer to the operations on its conversation."""
+    by_id = {"conversation_id": "$response.body#/conversation_id"}
+    ok[200]["links"] = {
+        operation: {"operationId": operation, "parameters": by_id}
+        for operation in ("get_conversation", "resume_stream", "cancel_turn")
+    }
+    return ok
+
+
 def build_router(request_model: type[ChatRequestBase], *, api_keys: bool) -> APIRouter:
     guards: list[Any] = [Depends(_request_id_header)]
     if api_keys:  # declared only when the server asks for keys, so the schema tells the truth
@@ -134,16 +144,18 @@ def build_router(request_model: type[ChatRequestBase], *, api_keys: bool) -> API
         response_model=ChatResponse,
         summary="Send a message; get the debate's most recent messages back",
         responses={
-            **_ok_with_headers(
-                "The conversation's most recent messages, the bot's reply last.",
-                {
-                    "X-Request-ID": REQUEST_ID_HEADER,
-                    REPLAYED_HEADER: {
-                        "description": "`true` when this is the stored answer to an earlier "
-                        "request with the same Idempotency-Key.",
-                        "schema": {"type": "string", "enum": ["true"]},
+            **_with_links(
+                _ok_with_headers(
+                    "The conversation's most recent messages, the bot's reply last.",
+                    {
+                        "X-Request-ID": REQUEST_ID_HEADER,
+                        REPLAYED_HEADER: {
+                            "description": "`true` when this is the stored answer to an earlier "
+                            "request with the same Idempotency-Key.",
+                            "schema": {"type": "string", "enum": ["true"]},
+                        },
                     },
-                },
+                )
             ),
             **problem_responses(401, 404, 409, 413, 422, 429, 500, 503, 504),
         },
@@ -287,14 +299,16 @@ def build_router(request_model: type[ChatRequestBase], *, api_keys: bool) -> API
             str | None,
             Header(
                 alias="Last-Event-ID",
-                pattern=EVENT_ID_PATTERN,
-                description="The last event id received (what EventSource sends).",
+                description=(
+                    "The last event id received (what EventSource sends). One that is not an "
+                    "id of this API is ignored: the latest turn is sent from its start."
+                ),
             ),
         ] = None,
     ) -> Response:
         target = canonical_id(conversation_id)
         note(conversation_id=target)
-        mark = after or last_event_id
+        mark = after or (last_event_id if EventId.valid(last_event_id) else None)
         timeout_s = services.settings.timeout_s + 5.0  # a turn's lease: it ends by then
         events = await resume(
             services.streams,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -29,6 +30,10 @@ EVENT_ID_PATTERN = r"^[0-9a-f]{8}-[0-9]{1,9}$"
 class EventId:
     turn: str
     n: int
+
+    @staticmethod
+    def valid(text: str | None) -> bool:
+        return text is not None and re.fullmatch(EVENT_ID_PATTERN, text) is not None
 
     @classmethod
     def parse(cls, text: str) -> EventId:
