@@ -100,6 +100,8 @@ class LiveTurn:
                 yield sse(self.turn, event)
                 if event.name in FINAL_EVENTS:
                     return
+            if self.finished:  # `after` was at or past the final event
+                return
             changed = self._changed
             await changed.wait()
 

@@ -60,7 +60,10 @@ async def resume(
     )
     live = running.streaming(conversation_id)
     if live is not None and (after is None or after.turn == live.turn):
-        return live.follow(after.n if after is not None else 0)
+        start = after.n if after is not None else 0
+        if live.finished and start >= len(live.events):
+            return None  # the client has the whole turn, its final event included
+        return live.follow(start)
     # The client's turn may not be written yet (its first write runs as its first event goes
     # out): while a turn runs, wait for it a little.
     while stored.running and (
@@ -79,6 +82,8 @@ async def resume(
     else:
         turn, start = stored.events[-1][0], 0  # the latest turn, from its start
     first = [e for t, e in stored.events if t == turn and e.n > start]
+    if not first and any(t == turn and e.name in FINAL_EVENTS for t, e in stored.events):
+        return None  # the client has the whole turn, its final event included
     return _follow_stored(streams, conversation_id, owner, turn, start, first, give_up, timeout_s)
 
 

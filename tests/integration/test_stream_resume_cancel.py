@@ -249,6 +249,8 @@ def test_resuming_a_finished_turn_replays_the_rest_then_done(rig: Rig) -> None:
     for base in (rig.a, rig.b):
         assert replayed(base, conversation, whole[2].id) == whole[3:]
         assert replayed(base, conversation, None) == whole
+        with resumed(base, conversation, whole[-1].id) as response:
+            assert response.status_code == 204  # it has the whole turn already
 
 
 def test_a_turn_that_was_not_streamed_has_nothing_to_resume(rig: Rig) -> None:

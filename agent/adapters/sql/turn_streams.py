@@ -77,6 +77,9 @@ class SqlTurnStreams:
     ) -> bool:
         now = self._naive_now()
         with self._store._transaction(timeout_s) as conn:
+            row = conn.execute(_OWNER_AND_LEASE, {"cid": conversation_id}).one_or_none()
+            if row is None:  # deleted meanwhile: keep none of its text (the turn fails anyway)
+                return True
             if first:
                 conn.execute(_OTHER_TURNS, {"cid": conversation_id, "turn": turn})
             if events:
@@ -96,11 +99,9 @@ class SqlTurnStreams:
                 )
             if not check_lease:
                 return True
-            row = conn.execute(_OWNER_AND_LEASE, {"cid": conversation_id}).one_or_none()
-            # Cancelled: the lease is gone and a cancel took it (a turn that ended normally
-            # leaves turn_cancelled empty: taking a lease clears it).
-            cancelled = row is not None and row.turn_lease is None and row.turn_cancelled
-            return not cancelled
+        # Cancelled: the lease is gone and a cancel took it (a turn that ended normally leaves
+        # turn_cancelled empty: taking a lease clears it).
+        return not (row.turn_lease is None and row.turn_cancelled)
 
     async def replay(
         self,
