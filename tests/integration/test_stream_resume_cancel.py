@@ -15,11 +15,16 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
+from agent.adapters.sql.engine import make_engine
+from agent.adapters.sql.store import SqlConversationStore
+from agent.adapters.sql.tables import stream_events
 from agent.domain import Message, Opening, Stance
 from agent.ports import OnToken
 from tests.integration.app_server import serving_with
@@ -85,6 +90,7 @@ class Rig:
     a: str  # runs the turns
     b: str  # shares the database only
     model: GatedResponder
+    database_url: str
 
     def hold(self) -> None:
         self.model.gate.clear()
@@ -109,7 +115,7 @@ def rig(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         serving_with(model, folder, url, **keys) as a,
         serving_with(GatedResponder(), folder, url, **keys) as b,
     ):
-        yield Rig(a, b, model)
+        yield Rig(a, b, model, url)
     model.gate.set()
 
 
@@ -378,3 +384,37 @@ def test_the_new_operations_are_in_openapi(rig: Rig) -> None:
     assert {"204", "404", "409"} <= set(cancel_op["responses"])
     names = {p["name"] for p in resume_op["parameters"]}
     assert {"after", "Last-Event-ID"} <= names
+
+
+def test_events_go_with_their_conversation_and_after_15_minutes(rig: Rig) -> None:
+    def streamed_conversation() -> str:
+        conversation = opened(rig.a)
+        with httpx.Client(base_url=rig.a, timeout=HANG_GUARD_S) as client:
+            response = start_turn(client, conversation, "Milk tea counts.")
+            assert list(events_of(response))[-1].event == "done"
+            response.close()
+        return conversation
+
+    def kept(conversation: str) -> int:
+        with engine.connect() as conn:
+            where = stream_events.c.conversation_id == conversation
+            return int(conn.execute(select(func.count()).where(where)).scalar_one())
+
+    rig.release()
+    deleted, aged = streamed_conversation(), streamed_conversation()
+    engine = make_engine(rig.database_url)
+    try:
+        assert kept(deleted) == kept(aged) == len(WORDS) + 1
+        gone = httpx.delete(f"{rig.a}/api/conversations/{deleted}", headers=AS_A)
+        assert gone.status_code == 204
+        assert kept(deleted) == 0
+        long_ago = datetime(2000, 1, 1, tzinfo=UTC)
+        now = datetime.now(UTC)
+        for minutes, left in ((14, len(WORDS) + 1), (16, 0)):
+            later = SqlConversationStore(engine, now=lambda m=minutes: now + timedelta(minutes=m))  # type: ignore[misc]
+            asyncio.run(later.purge(idle_before=None, keys_before=long_ago))
+            assert kept(aged) == left, minutes
+    finally:
+        engine.dispose()
+    with resumed(rig.b, aged, None) as response:
+        assert response.status_code == 204  # purged: nothing to resume
