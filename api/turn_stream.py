@@ -88,13 +88,17 @@ async def open_turn_stream(
                 return
             await live.finish("error", _error_data(exc))
             return
-        finally:
-            running.remove(live)
         await live.finish("done", json.dumps(shape(result), ensure_ascii=False))
 
-    task = asyncio.create_task(turn())
+    async def registered_turn() -> None:
+        running.add(live)  # until its final event is out: for cancel and for resuming here
+        try:
+            await turn()
+        finally:
+            running.remove(live)
+
+    task = asyncio.create_task(registered_turn())
     live.task = task
-    running.add(live)
     _RUNNING.add(task)
     task.add_done_callback(_RUNNING.discard)
     await live.first_news()
