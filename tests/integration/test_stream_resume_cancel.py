@@ -48,6 +48,7 @@ class GatedResponder:
     gate: threading.Event = field(default_factory=threading.Event)
     waiting: threading.Event = field(default_factory=threading.Event)
     stopped: threading.Event = field(default_factory=threading.Event)
+    trickle: bool = False  # while at the gate, go on writing a word every few milliseconds
 
     async def open(
         self,
@@ -75,8 +76,10 @@ class GatedResponder:
             emit(word)
         self.waiting.set()
         try:
-            while not self.gate.is_set():  # noqa: ASYNC110 (set by the test thread)
+            while not self.gate.is_set():  # the gate is set by the test thread
                 await asyncio.sleep(0.01)
+                if self.trickle:
+                    emit("and ")
         except asyncio.CancelledError:
             self.stopped.set()
             raise
@@ -93,6 +96,7 @@ class Rig:
     database_url: str
 
     def hold(self) -> None:
+        self.model.trickle = False
         self.model.gate.clear()
         self.model.waiting.clear()
         self.model.stopped.clear()
@@ -418,3 +422,29 @@ def test_events_go_with_their_conversation_and_after_15_minutes(rig: Rig) -> Non
         engine.dispose()
     with resumed(rig.b, aged, None) as response:
         assert response.status_code == 204  # purged: nothing to resume
+
+
+def test_a_cancel_from_another_process_stops_a_streaming_turn_at_its_next_write(rig: Rig) -> None:
+    """The model goes on writing and is never let go: only the turn's own write of events,
+    which finds its hold on the conversation gone, can stop it."""
+    conversation = opened(rig.a)
+    before = stored_messages(rig.a, conversation)
+    rig.hold()
+    rig.model.trickle = True
+    with httpx.Client(base_url=rig.a, timeout=HANG_GUARD_S) as client:
+        response = start_turn(client, conversation, "Coffee, again.")
+        stream = events_of(response)
+        first = [next(stream) for _ in range(HALF)]
+        assert rig.model.waiting.wait(HANG_GUARD_S)
+        cancel = httpx.post(f"{rig.b}/api/conversations/{conversation}/cancel", headers=AS_A)
+        assert cancel.status_code == 204, cancel.text
+        rest = list(stream)
+        response.close()
+    assert rig.model.stopped.is_set()  # stopped mid-reply, the gate still closed
+    assert not rig.model.gate.is_set()
+    events = first + rest
+    check_ids(events)
+    assert events[-1].event == "cancelled"
+    assert {e.event for e in events[:-1]} == {"token"}
+    assert stored_messages(rig.a, conversation) == before
+    rig.release()
