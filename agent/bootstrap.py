@@ -16,6 +16,7 @@ from agent.adapters.chat_models import make_chat_model
 from agent.adapters.prompt_files import DEFAULT_PROMPTS_DIR, PromptSet, load_prompt_library
 from agent.adapters.sql.engine import create_schema_if_sqlite, engine_from_settings
 from agent.adapters.sql.store import SqlConversationStore
+from agent.adapters.sql.turn_streams import SqlTurnStreams
 from agent.errors import ConfigError
 from agent.observability import tracing_requested
 from agent.settings import Settings
@@ -35,6 +36,7 @@ class Services:
     store: SqlConversationStore
     engine: Engine
     model_description: str
+    streams: SqlTurnStreams  # events of streamed turns, and cancel
     # OpenTelemetry traces, when the OTEL_* variables ask for them.
     tracing: Tracing | None = None
 
@@ -74,7 +76,9 @@ def build_services(settings: Settings) -> Services:
         _guard_description(settings),
         "on (OTLP)" if tracing else "off",
     )
-    return Services(settings, turns, store, engine, choice.description, tracing)
+    return Services(
+        settings, turns, store, engine, choice.description, SqlTurnStreams(store), tracing
+    )
 
 
 def _start_tracing(engine: Engine) -> Tracing | None:

@@ -86,3 +86,21 @@ class ConfigError(KopichatError):
     """A bad setting; the message is one line naming the variable. Retrying never helps."""
 
     code = "config_error"
+
+
+class TurnCancelled(KopichatError):
+    """The turn was cancelled (POST /api/conversations/{id}/cancel); it stored nothing."""
+
+    code = "turn_cancelled"
+
+    def __init__(self, conversation_id: str) -> None:
+        super().__init__(f"the turn of conversation {conversation_id} was cancelled")
+
+
+class NoTurnInProgress(KopichatError):
+    """A cancel found no running turn to stop."""
+
+    code = "no_turn_in_progress"
+
+    def __init__(self, conversation_id: str) -> None:
+        super().__init__(f"no turn of conversation {conversation_id} is in progress")

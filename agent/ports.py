@@ -228,3 +228,59 @@ class Responder(Protocol):
     ) -> str:
         """Later turns: argue `stance` against the user's latest message."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEvent:
+    """One server-sent event of a streamed turn; `n` counts 1, 2, 3, ... within the turn."""
+
+    n: int
+    name: str
+    data: str
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """Stored events, each with its turn's key, oldest first; `running`: a turn holds the
+    conversation now."""
+
+    events: list[tuple[str, StreamEvent]]
+    running: bool
+
+
+class TurnStreams(Protocol):
+    """The events of streamed turns, kept a short while for clients that reconnect, and the
+    cancel of a running turn. Raises DatabaseUnavailable like the store."""
+
+    async def record(
+        self,
+        conversation_id: str,
+        turn: str,
+        events: list[StreamEvent],
+        *,
+        first: bool,
+        check_lease: bool,
+        timeout_s: float,
+    ) -> bool:
+        """Append events of `turn` (`first`: also forget earlier turns' events). With
+        `check_lease`, returns whether a turn still holds the conversation (False: it was
+        cancelled); else True."""
+        ...
+
+    async def replay(
+        self,
+        conversation_id: str,
+        *,
+        owner: str | None,
+        turn: str | None,
+        after: int,
+        timeout_s: float,
+    ) -> Replay:
+        """The events of `turn` after number `after`, or (turn None) every kept event.
+        Raises ConversationNotFound (unknown, or another key's)."""
+        ...
+
+    async def cancel(self, conversation_id: str, *, owner: str | None, timeout_s: float) -> bool:
+        """Take the running turn's hold away, so it stores nothing; False when no turn runs.
+        Raises ConversationNotFound."""
+        ...

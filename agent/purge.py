@@ -3,6 +3,7 @@
 - conversations idle (no turn) for more than KOPICHAT_RETENTION_DAYS days, with every message
   and idempotency record of theirs (nothing is deleted by age when the setting is unset);
 - Idempotency-Key records older than 24 hours (replays are promised for 24 hours only).
+- events of streamed turns older than 15 minutes (kept only for clients that reconnect).
 
 Run it daily: from cron (`make purge`), or on AWS as a scheduled Lambda whose handler is
 `agent.purge.handler` (docs/reliability.md has the template snippet).

@@ -21,7 +21,7 @@ from api.request_context import RequestContextMiddleware
 from api.routes import TAG, include_routes
 from api.schemas import chat_request_model
 
-_CORS_HEADERS = ["content-type", "idempotency-key", "x-api-key", "x-request-id"]
+_CORS_HEADERS = ["content-type", "idempotency-key", "x-api-key", "x-request-id", "last-event-id"]
 _CORS_EXPOSED = ["x-request-id", "retry-after", "idempotent-replayed"]
 # The docs page's script and style come from an installed package (fastapi-offline, MIT, which
 # ships Swagger UI's build, Apache-2.0), not from a CDN: Kopichat needs no network.

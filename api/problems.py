@@ -30,6 +30,8 @@ from agent.errors import (
     ModelBusy,
     ModelUnavailable,
     NothingToRegenerate,
+    NoTurnInProgress,
+    TurnCancelled,
     TurnCapReached,
     TurnInProgress,
 )
@@ -45,6 +47,8 @@ _STATUS_OF: dict[type[KopichatError], int] = {
     TurnCapReached: 409,
     NothingToRegenerate: 409,
     IdempotencyKeyInUse: 409,
+    TurnCancelled: 409,
+    NoTurnInProgress: 409,
     IdempotencyKeyMismatch: 422,
     ModelUnavailable: 503,
     ModelBusy: 503,
@@ -175,6 +179,7 @@ _PATTERN_MESSAGES = {
     ),
     "Idempotency-Key": "Idempotency-Key must be 1-255 printable ASCII characters, no spaces",
     "cursor": "cursor must be the next_cursor of the page before",
+    "after": "after must be an event id as sent in the stream's id: field, e.g. 0a1b2c3d-7",
 }
 _NOT_AN_OBJECT = {"model_attributes_type", "dict_type", "model_type"}
 

@@ -2,6 +2,7 @@
 
 # No `from __future__ import annotations` here: FastAPI must see the request model built at runtime.
 
+import asyncio
 from collections.abc import Awaitable
 from typing import Annotated, Any
 
@@ -10,12 +11,15 @@ from fastapi.security import APIKeyHeader
 from sse_starlette import EventSourceResponse
 
 from agent.bootstrap import Services
-from agent.domain import Message, TurnResult
+from agent.domain import Message, TurnResult, canonical_id
+from agent.errors import NoTurnInProgress
+from agent.observability import note
 from agent.ports import OnToken
 from agent.use_case import DebateTurns
 from api.access import owner_of
 from api.lambda_budget import turn_budget_s
 from api.list_cursor import CURSOR_PATTERN, decode_cursor, encode_cursor
+from api.live_turns import LiveTurn, LiveTurns, run_cancellable
 from api.problems import REQUEST_ID_HEADER, ProblemRoute, problem, problem_responses
 from api.schemas import (
     UUID_PATTERN,
@@ -27,6 +31,7 @@ from api.schemas import (
     ConversationView,
     Status,
 )
+from api.stream_resume import EVENT_ID_PATTERN, EventId, resume
 from api.turn_stream import open_turn_stream
 
 TAG = "kopichat"
@@ -36,12 +41,20 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 _SSE_EVENT = {
     "type": "object",
     "properties": {
-        "event": {"type": "string", "enum": ["token", "done", "error"]},
+        "id": {
+            "type": "string",
+            "description": "<turn>-<n>: send it back as Last-Event-ID (or ?after=) to "
+            "GET /api/conversations/{conversation_id}/stream to get the events after it.",
+        },
+        "event": {
+            "type": "string",
+            "enum": ["token", "restart", "done", "error", "cancelled"],
+        },
         "data": {
             "type": "string",
             "contentMediaType": "application/json",
-            "description": 'token: {"text": ...}; done: the POST /api/chat body; error: the '
-            "problem+json body.",
+            "description": 'token: {"text": ...}; restart and cancelled: {}; done: the POST '
+            "/api/chat body; error: the problem+json body.",
         },
     },
     "required": ["data"],
@@ -120,6 +133,16 @@ def _ok_with_headers(description: str, headers: dict[str, Any]) -> dict[int | st
     return {200: {"description": description, "headers": headers}}
 
 
+def _with_links(ok: dict[int | str, Any]) -> dict[int | str, Any]:
+    """OpenAPI links from a turn's answer to the operations on its conversation."""
+    by_id = {"conversation_id": "$response.body#/conversation_id"}
+    ok[200]["links"] = {
+        operation: {"operationId": operation, "parameters": by_id}
+        for operation in ("get_conversation", "resume_stream", "cancel_turn")
+    }
+    return ok
+
+
 def build_router(request_model: type[ChatRequestBase], *, api_keys: bool) -> APIRouter:
     guards: list[Any] = [Depends(_request_id_header)]
     if api_keys:  # declared only when the server asks for keys, so the schema tells the truth
@@ -127,6 +150,7 @@ def build_router(request_model: type[ChatRequestBase], *, api_keys: bool) -> API
     api = APIRouter(tags=[TAG], dependencies=guards, route_class=ProblemRoute)
     # No parameters here, so FastAPI declares no 422 for them: these routes cannot answer one.
     open_routes = APIRouter(tags=[TAG], route_class=ProblemRoute)
+    running = LiveTurns()  # this process's turns, for cancel and for resuming from memory
 
     @api.post(
         "/api/chat",
@@ -134,9 +158,11 @@ def build_router(request_model: type[ChatRequestBase], *, api_keys: bool) -> API
         response_model=ChatResponse,
         summary="Send a message; get the debate's most recent messages back",
         responses={
-            **_ok_with_headers(
-                "The conversation's most recent messages, the bot's reply last.",
-                _TURN_HEADERS,
+            **_with_links(
+                _ok_with_headers(
+                    "The conversation's most recent messages, the bot's reply last.",
+                    _TURN_HEADERS,
+                )
             ),
             **problem_responses(401, 404, 409, 413, 422, 429, 500, 503, 504),
         },
@@ -153,13 +179,18 @@ def build_router(request_model: type[ChatRequestBase], *, api_keys: bool) -> API
         request: ChatRequestBase = body
         # On Lambda: what is left of API Gateway's 29 s since the request arrived.
         budget_s = turn_budget_s(http.scope, services.settings.timeout_s)
-        result = await turns.take_turn(
+        work = turns.take_turn(
             request.conversation_id,
             request.message,
             budget_s=budget_s,
             owner=owner,
             idempotency_key=idempotency_key,
         )
+        if request.conversation_id is None:  # nothing to cancel by id before it is stored
+            result = await work
+        else:
+            live = LiveTurn(canonical_id(request.conversation_id))
+            result = await run_cancellable(live, running, work)
         if result.replayed:
             response.headers[REPLAYED_HEADER] = "true"
         return ChatResponse(
@@ -221,9 +252,114 @@ def build_router(request_model: type[ChatRequestBase], *, api_keys: bool) -> API
             )
             return response.model_dump(mode="json")
 
+        target = request.conversation_id
+        live = LiveTurn(
+            canonical_id(target) if target is not None else None,
+            services.streams,
+            timeout_s=services.settings.db_timeout_s,
+        )
         # Raises (and so answers with the real status) when the turn fails before its first event.
-        events = await open_turn_stream(run_turn, shape)
+        events = await open_turn_stream(run_turn, shape, live, running)
         return EventSourceResponse(events, ping=15)
+
+    @api.get(
+        "/api/conversations/{conversation_id}/stream",
+        operation_id="resume_stream",
+        summary="The rest of a streamed turn, after the last event received",
+        description=(
+            "For a client whose POST /api/chat/stream connection dropped: the events of the "
+            "conversation's turn in progress (or of its last streamed turn, for 15 minutes "
+            "after it) after the event id given as `Last-Event-ID` or `after`, then the new "
+            "ones as they come, to the final `done`, `error` or `cancelled`. Without an id, "
+            "or with the id of another turn, the latest turn from its start. The same events "
+            "and ids as POST /api/chat/stream. 204 when there is nothing to resume (no turn "
+            "runs and the last one was not streamed, or is older than 15 minutes). A first "
+            "turn cannot be resumed: the conversation exists once it is stored."
+        ),
+        response_class=EventSourceResponse,
+        responses={
+            200: {
+                "description": "The turn's events after the one given.",
+                "content": {"text/event-stream": {"schema": _SSE_EVENT}},
+                "headers": {"X-Request-ID": REQUEST_ID_HEADER},
+            },
+            204: {
+                "description": "No turn to resume.",
+                "headers": {"X-Request-ID": REQUEST_ID_HEADER},
+            },
+            **problem_responses(401, 404, 422, 429, 500, 503),
+        },
+    )
+    async def resume_stream(
+        conversation_id: ConversationIdPath,
+        owner: OwnerDep,
+        services: ServicesDep,
+        http: Request,
+        after: Annotated[
+            str | None,
+            Query(
+                pattern=EVENT_ID_PATTERN,
+                description="The last event id received; wins over Last-Event-ID.",
+            ),
+        ] = None,
+        last_event_id: Annotated[
+            str | None,
+            Header(
+                alias="Last-Event-ID",
+                description=(
+                    "The last event id received (what EventSource sends). One that is not an "
+                    "id of this API is ignored: the latest turn is sent from its start."
+                ),
+            ),
+        ] = None,
+    ) -> Response:
+        target = canonical_id(conversation_id)
+        note(conversation_id=target)
+        mark = after or (last_event_id if EventId.valid(last_event_id) else None)
+        timeout_s = services.settings.timeout_s + 5.0  # a turn's lease: it ends by then
+        events = await resume(
+            services.streams,
+            running,
+            target,
+            owner=owner,
+            after=EventId.parse(mark) if mark else None,
+            wait_s=turn_budget_s(http.scope, timeout_s) or timeout_s,
+            timeout_s=services.settings.db_timeout_s,
+        )
+        if events is None:
+            return Response(status_code=204)
+        return EventSourceResponse(events, ping=15)
+
+    @api.post(
+        "/api/conversations/{conversation_id}/cancel",
+        operation_id="cancel_turn",
+        status_code=204,
+        response_class=Response,
+        summary="Stop the conversation's turn in progress; it stores nothing",
+        description=(
+            "The running turn stops (the model stops writing), nothing of it is stored and "
+            "the conversation is free for the next message at once. A stream of the turn "
+            "ends with a `cancelled` event; POST /api/chat answers it 409 turn_cancelled. "
+            "409 no_turn_in_progress when no turn runs (also for a second cancel). Works "
+            "across processes: a turn in another process stops at its next write of events, "
+            "or at the latest before it would store its reply. A first turn (no id yet) "
+            "cannot be cancelled."
+        ),
+        responses=problem_responses(401, 404, 409, 422, 429, 500, 503),
+    )
+    async def cancel_turn(
+        conversation_id: ConversationIdPath, owner: OwnerDep, services: ServicesDep
+    ) -> Response:
+        target = canonical_id(conversation_id)
+        note(conversation_id=target)
+        if not await services.streams.cancel(
+            target, owner=owner, timeout_s=services.settings.db_timeout_s
+        ):
+            raise NoTurnInProgress(target)
+        stopping = [t.task for t in running.of(target) if t.cancel() and t.task is not None]
+        if stopping:  # in this process: wait until they have said so to their streams
+            await asyncio.wait(stopping, timeout=services.settings.db_timeout_s * 2)
+        return Response(status_code=204)
 
     @api.get(
         "/api/conversations/{conversation_id}",
@@ -352,12 +488,14 @@ def build_router(request_model: type[ChatRequestBase], *, api_keys: bool) -> API
         response: Response,
         idempotency_key: IdempotencyKey = None,
     ) -> ChatResponse:
-        result = await turns.regenerate(
+        work = turns.regenerate(
             conversation_id,
             budget_s=turn_budget_s(http.scope, services.settings.timeout_s),
             owner=owner,
             idempotency_key=idempotency_key,
         )
+        # A cancel of the conversation stops a regeneration too, at once in this process.
+        result = await run_cancellable(LiveTurn(canonical_id(conversation_id)), running, work)
         if result.replayed:
             response.headers[REPLAYED_HEADER] = "true"
         return ChatResponse(

@@ -116,6 +116,8 @@ PROBLEM_CODES: dict[str, str] = {
     "idempotency_key_in_use": "409: the first request with this Idempotency-Key still runs",
     "turn_cap_reached": "409: the conversation has had KOPICHAT_MAX_TURNS turns",
     "nothing_to_regenerate": "409: the conversation's last message is not a bot reply",
+    "turn_cancelled": "409: the turn was cancelled (POST .../cancel) and stored nothing",
+    "no_turn_in_progress": "409: a cancel found no turn of the conversation running",
     "body_too_large": "413: the body is over KOPICHAT_MAX_BODY_BYTES",
     "validation_error": "422: the request is not valid; `detail` says what to change",
     "idempotency_key_mismatch": "422: the Idempotency-Key was used with another request",

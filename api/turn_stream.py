@@ -15,8 +15,14 @@ Events, in order:
   tokens received so far; the `token` events that follow start the reply anew. Tokens of two
   attempts are never run together.
 - then exactly one of `done`, data exactly the `POST /api/chat` response body (the reply as
-  stored: tidied, regenerated or replaced by the guard, so it may differ from the tokens), or
-  `error`, data the problem+json body (with `retry_after` seconds where `Retry-After` would be).
+  stored: tidied, regenerated or replaced by the guard, so it may differ from the tokens),
+  `error`, data the problem+json body (with `retry_after` seconds where `Retry-After` would be),
+  or `cancelled`, data `{}` (POST /api/conversations/{id}/cancel stopped the turn; it stored
+  nothing).
+
+Every event has an SSE `id`, `<turn>-<n>`: a key of the turn and the event's number in it. For a
+conversation that exists, the events are also kept (api/live_turns.py) so that a client whose
+connection dropped can get the rest with GET /api/conversations/{id}/stream and the last id.
 
 The turn runs as a task of its own, not as part of the response: a client that disconnects
 mid-stream does not cancel it, so the turn is stored whole (or, if it fails, not at all), as if
@@ -33,21 +39,22 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from agent.domain import TurnResult
-from agent.errors import KopichatError
+from agent.errors import KopichatError, TurnCancelled
 from agent.observability import note
 from agent.ports import RESTART, OnToken
+from api.live_turns import Event, LiveTurn, LiveTurns
 from api.problems import kopichat_problem, problem_body
 
 log = logging.getLogger("kopichat.api")
 # Turns whose client went away: kept referenced until they finish (asyncio holds tasks weakly).
 _RUNNING: set[asyncio.Task[None]] = set()
 
-Event = dict[str, str]
-
 
 async def open_turn_stream(
     run_turn: Callable[[OnToken], Awaitable[TurnResult]],
     shape: Callable[[TurnResult], dict[str, Any]],
+    live: LiveTurn,
+    running: LiveTurns,
 ) -> AsyncIterator[Event]:
     """Start the turn in its own task and wait for its first event.
 
@@ -56,46 +63,53 @@ async def open_turn_stream(
     deadline) raises its error here, before a byte of the response is sent: the route answers
     it with its real status and problem+json, as POST /api/chat does. After that the status is
     200 and a failure can only be an `error` event. Returns the events, the first included."""
-    events: asyncio.Queue[Event | BaseException] = asyncio.Queue()
+    early: list[BaseException] = []
 
     def on_token(text: str) -> None:
         if text == RESTART:
-            events.put_nowait({"event": "restart", "data": "{}"})
+            live.add("restart", "{}")
             return
-        events.put_nowait({"event": "token", "data": json.dumps({"text": text})})
+        live.add("token", json.dumps({"text": text}))
 
     async def turn() -> None:
         try:
             result = await run_turn(on_token)
-        except Exception as exc:
-            events.put_nowait(exc)
+        except asyncio.CancelledError:
+            if not live.cancel_requested:
+                raise
+            await live.finish("cancelled", "{}")
             return
-        events.put_nowait({"event": "done", "data": json.dumps(shape(result), ensure_ascii=False)})
+        except TurnCancelled:
+            await live.finish("cancelled", "{}")
+            return
+        except Exception as exc:
+            if not live.events:
+                early.append(exc)
+                return
+            await live.finish("error", _error_data(exc))
+            return
+        await live.finish("done", json.dumps(shape(result), ensure_ascii=False))
 
-    task = asyncio.create_task(turn())
+    async def registered_turn() -> None:
+        running.add(live)  # until its final event is out: for cancel and for resuming here
+        try:
+            await turn()
+        finally:
+            running.remove(live)
+
+    task = asyncio.create_task(registered_turn())
+    live.task = task
     _RUNNING.add(task)
     task.add_done_callback(_RUNNING.discard)
-    first = await events.get()
-    if isinstance(first, BaseException):
-        raise first
-    return _events_from(first, events)
+    await live.first_news()
+    if early:
+        raise early[0]
+    if not live.events:  # the task was cancelled (the server is shutting down)
+        raise asyncio.CancelledError()
+    return live.follow(0)
 
 
-async def _events_from(
-    first: Event, events: asyncio.Queue[Event | BaseException]
-) -> AsyncIterator[Event]:
-    item: Event | BaseException = first
-    while True:
-        if isinstance(item, BaseException):
-            yield _error_event(item)
-            return
-        yield item
-        if item["event"] == "done":
-            return
-        item = await events.get()
-
-
-def _error_event(exc: BaseException) -> Event:
+def _error_data(exc: BaseException) -> str:
     if isinstance(exc, KopichatError):
         _status, body, retry_after = kopichat_problem(exc)
         if retry_after is not None:
@@ -104,4 +118,4 @@ def _error_event(exc: BaseException) -> Event:
         log.error("unhandled error in a streamed turn: %s", type(exc).__name__, exc_info=exc)
         body = problem_body(500, "internal_error", "Something went wrong on our side.")
     note(code=body["code"])
-    return {"event": "error", "data": json.dumps(body, ensure_ascii=False)}
+    return json.dumps(body, ensure_ascii=False)

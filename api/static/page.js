@@ -13,20 +13,22 @@
   const apiUrl = (path) => basePath + path;
 
   // ---------------------------------------------------------------------------------------------
-  // Server-sent events over fetch (EventSource can only GET). Calls onEvent({event, data}) for
+  // Server-sent events over fetch (EventSource can only GET). Calls onEvent({event, data, id}) for
   // every complete event of the body, as the WHATWG "event stream interpretation" says: lines end
-  // with CRLF, LF or CR; "data" lines join with "\n"; comments and "id"/"retry" are ignored; an
-  // event without data, or one cut off before its blank line, is not dispatched.
+  // with CRLF, LF or CR; "data" lines join with "\n"; `id` is the last event id seen so far;
+  // comments and "retry" are ignored; an event without data, or one cut off before its blank
+  // line, is not dispatched.
   async function readServerSentEvents(response, onEvent) {
     const reader = response.body.getReader();
     const decoder = new TextDecoder(); // stream mode keeps a UTF-8 sequence split across chunks
     let buffer = "";
     let type = "";
     let data = [];
+    let lastId = "";
 
     function takeLine(line) {
       if (line === "") {
-        if (data.length > 0) onEvent({ event: type || "message", data: data.join("\n") });
+        if (data.length > 0) onEvent({ event: type || "message", data: data.join("\n"), id: lastId });
         type = "";
         data = [];
         return;
@@ -38,6 +40,7 @@
       if (value.startsWith(" ")) value = value.slice(1);
       if (field === "event") type = value;
       else if (field === "data") data.push(value);
+      else if (field === "id" && !value.includes("\0")) lastId = value;
     }
 
     function takeLines(final) {
@@ -114,6 +117,13 @@
           text: "The bot has no answer here to replace yet. Send your message first.",
           startOver: false,
         };
+      case "turn_cancelled":
+        return {
+          text:
+            "The bot's answer was stopped before it was finished, so nothing of it was saved. " +
+            "Send your message again to get an answer.",
+          startOver: false,
+        };
       case "turn_cap_reached":
         return {
           text:
@@ -186,7 +196,8 @@
   // response body; onToken(text) sees the reply grow while it streams, and onToken(null) means
   // the text so far is void (the server restarted the model's answer). `key` is the message's
   // Idempotency-Key: the server stores a turn once per key and gives its answer to every resend.
-  async function takeTurn(conversationId, message, key, onToken, signal) {
+  // `progress.lastEventId` is kept up to date with the stream's event ids, for resumeTurn.
+  async function takeTurn(conversationId, message, key, onToken, signal, progress) {
     const request = {
       method: "POST",
       headers: { "content-type": "application/json", "idempotency-key": key },
@@ -201,7 +212,7 @@
       const type = response.headers.get("content-type") || "";
       if (response.ok && type.startsWith("text/event-stream")) {
         streamState = "on";
-        return readTurnEvents(response, onToken);
+        return readTurnEvents(response, onToken, progress);
       }
       if (response.ok) return response.json(); // a proxy that answered with plain JSON
       const problem = await problemOf(response);
@@ -216,18 +227,41 @@
     return response.json();
   }
 
-  async function readTurnEvents(response, onToken) {
+  async function readTurnEvents(response, onToken, progress) {
     let result = null;
     let problem = null;
-    await readServerSentEvents(response, ({ event, data }) => {
+    await readServerSentEvents(response, ({ event, data, id }) => {
+      if (id) progress.lastEventId = id;
       if (event === "token") onToken(JSON.parse(data).text);
       else if (event === "restart") onToken(null); // an abandoned attempt: its text is void
       else if (event === "done") result = JSON.parse(data);
       else if (event === "error") problem = JSON.parse(data);
+      else if (event === "cancelled") problem = { status: 409, code: "turn_cancelled", detail: "" };
     });
     if (problem !== null) throw new ProblemError(problem);
     if (result === null) throw new CutOff("the stream ended before its final event");
     return result;
+  }
+
+  // A stream of a conversation that exists cut off mid-reply: get the events after the last one
+  // received from GET /api/conversations/{id}/stream, so the reply goes on where it stopped.
+  // Resolves to the /api/chat body, or to null when the server has nothing to resume (then the
+  // message is sent again, below).
+  async function resumeTurn(conversationId, progress, onToken, signal) {
+    const path = `api/conversations/${encodeURIComponent(conversationId)}/stream`;
+    const response = await fetch(apiUrl(path), {
+      headers: { accept: "text/event-stream", "last-event-id": progress.lastEventId },
+      signal,
+    });
+    const type = response.headers.get("content-type") || "";
+    if (response.ok && type.startsWith("text/event-stream")) {
+      return readTurnEvents(response, onToken, progress);
+    }
+    if (!response.ok) {
+      const problem = await problemOf(response);
+      if (problem.code === "conversation_not_found") throw new ProblemError(problem);
+    }
+    return null; // 204 (nothing to resume), or a server without this endpoint
   }
 
   // When an answer is lost (the stream cut off, or the connection failed), the turn may still be
@@ -257,18 +291,26 @@
     });
   }
 
-  // takeTurn, sent again with the same key until the server gives an answer; `onResend(n)` is
-  // told before the n-th resend.
+  // takeTurn, resumed where its stream stopped or sent again with the same key, until the
+  // server gives an answer; `onResend(n, resuming)` is told before the n-th try.
   async function takeTurnUntilAnswered(conversationId, message, key, onToken, onResend, signal) {
+    const progress = { lastEventId: null };
+    const canResume = () => conversationId !== null && progress.lastEventId !== null;
     for (let attempt = 0; ; attempt += 1) {
       try {
-        return await takeTurn(conversationId, message, key, onToken, signal);
+        if (canResume()) {
+          const result = await resumeTurn(conversationId, progress, onToken, signal);
+          if (result !== null) return result;
+          progress.lastEventId = null;
+          onToken(null); // the text so far is void: the message is sent again
+        }
+        return await takeTurn(conversationId, message, key, onToken, signal, progress);
       } catch (error) {
         if (signal.aborted) throw error;
         const delay = resendDelay(error, attempt);
         if (delay === null) throw error;
         if (attempt >= RESEND_DELAYS_MS.length) throw new AnswerUnknown(error);
-        onResend(attempt + 1);
+        onResend(attempt + 1, canResume());
         await pause(delay, signal);
       }
     }
@@ -518,7 +560,8 @@
           if (piece !== null) replyText.textContent += piece;
           scrollToEnd();
         },
-        () => {
+        (_attempt, resuming) => {
+          if (resuming) return; // the reply goes on where it stopped
           replyText.textContent = "The connection dropped. Getting the answer from the server\u2026";
           reply.classList.add("reconnecting");
         },

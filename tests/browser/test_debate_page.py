@@ -247,13 +247,14 @@ def test_the_sse_reader_on_canned_input(session: PageSession) -> None:
         f"{sse('done', done)}"
         'event: token\ndata: {"text": "cut off before its blank line"}'
     ).encode()
+    # `id`: the last event id seen so far (it carries over to the events after it).
     expected = [
-        {"event": "token", "data": '{"text": "Pine"}'},
-        {"event": "token", "data": '{"text": "apple 🍍 "}'},
-        {"event": "token", "data": '{"text": "wins"}'},
-        {"event": "message", "data": "first line\nsecond line"},
-        {"event": "token", "data": '{"text":"!"}'},
-        {"event": "done", "data": json.dumps(done)},
+        {"event": "token", "data": '{"text": "Pine"}', "id": ""},
+        {"event": "token", "data": '{"text": "apple 🍍 "}', "id": ""},
+        {"event": "token", "data": '{"text": "wins"}', "id": ""},
+        {"event": "message", "data": "first line\nsecond line", "id": ""},
+        {"event": "token", "data": '{"text":"!"}', "id": "7"},
+        {"event": "done", "data": json.dumps(done), "id": "7"},
     ]
     read = """async (chunks) => {
         const body = new ReadableStream({

@@ -3,9 +3,12 @@ uvicorn through a TCP proxy (tests/tcp_proxy.py) that closes the connection whil
 streams, and the server's model is the OpenAI-compatible mock, slowed down so that the turn is
 still running when the page loses it.
 
-The server does not cancel a turn whose client went away; it stores it a moment later. The page
-sends the message again with the same Idempotency-Key until the server gives the stored answer,
-so the turn is shown once and stored once, and the page never says that nothing was stored.
+The server does not cancel a turn whose client went away; it stores it a moment later. In a
+debate that exists, the page resumes the cut stream after the last event it received (GET
+/api/conversations/{id}/stream with Last-Event-ID), so the reply goes on where it stopped. A
+first turn cannot be resumed (the conversation exists once it is stored): the page sends the
+message again with the same Idempotency-Key until the server gives the stored answer. Either
+way the turn is shown once and stored once, and the page never says that nothing was stored.
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ def fresh(rig: Rig) -> Iterator[Rig]:
     rig.proxy.dropped = 0
     with sqlite3.connect(rig.database) as db:
         db.execute("DELETE FROM idempotency_keys")
+        db.execute("DELETE FROM stream_events")
         db.execute("DELETE FROM messages")
         db.execute("DELETE FROM conversations")
     yield rig
@@ -89,6 +93,17 @@ def page_session(browser: Browser, fresh: Rig) -> Iterator[PageSession]:
         session.page.context.close()
     assert session.errors == [], "the page raised uncaught errors"
     assert session.elsewhere == [], "the page tried to reach another host"
+
+
+# Records each text the newest bot reply shows, as it changes.
+WATCH_REPLY = """() => {
+    window.replySeen = [];
+    new MutationObserver(() => {
+        const last = document.querySelector('#transcript .msg.bot:last-child .text');
+        if (last && last.textContent) window.replySeen.push(last.textContent);
+    }).observe(document.getElementById('transcript'),
+               {subtree: true, childList: true, characterData: true});
+}"""
 
 
 def keys_sent(page: Page, sent: list[str]) -> None:
@@ -143,16 +158,26 @@ def test_a_first_turn_cut_before_its_answer_is_fetched_again_not_stored_twice(
     expect(page.get_by_label("Your argument")).to_have_value("")
 
 
-def test_a_stream_cut_mid_reply_shows_the_stored_reply_once(
+def test_a_stream_cut_mid_reply_resumes_and_shows_the_reply_once(
     page_session: PageSession, fresh: Rig
 ) -> None:
     page = page_session.page
     keys: list[str] = []
     keys_sent(page, keys)
+    resumes: list[str | None] = []
+    page.on(
+        "request",
+        lambda r: (
+            resumes.append(r.headers.get("last-event-id"))
+            if r.method == "GET" and r.url.endswith("/stream")
+            else None
+        ),
+    )
     page_session.open()
     send(page, OPENING)
     wait_idle(page)
     fresh.mock.chunk_delay_s = 0.25  # about three seconds of streamed words
+    page.evaluate(WATCH_REPLY)
     send(page, SECOND)
     # Part of the reply is on the page: now the connection drops at the next bytes.
     expect(page.locator("#transcript .msg.bot.pending .text")).to_contain_text("Rebuttal")
@@ -164,11 +189,22 @@ def test_a_stream_cut_mid_reply_shows_the_stored_reply_once(
     assert conversations == 1
     assert [m for m in messages if m[0] == "user"] == [("user", OPENING), ("user", SECOND)]
     assert len(messages) == 4
-    assert shown(page) == messages
+    assert shown(page) == messages  # the reply once: not twice, not cut short
+    assert messages[-1][1].startswith("Rebuttal")
+    # Every text the reply showed on its way was the start of the stored reply: no word of it
+    # twice, and no note about a dropped connection in place of the words received.
+    seen: list[str] = page.evaluate("() => window.replySeen")
+    reply = messages[-1][1]
+    assert seen
+    assert seen[-1] == reply
+    assert all(reply.startswith(text) for text in seen), seen
+    assert [len(t) for t in seen] == sorted(len(t) for t in seen)
     first_key, *second_keys = keys
-    assert len(second_keys) >= 2  # the second message was sent again after the cut
-    assert len(set(second_keys)) == 1  # with its own key, the same each time
+    assert len(second_keys) == 1  # the second message was not sent again...
     assert first_key not in second_keys
+    assert len(resumes) == 1  # ...its stream was resumed after the last event received
+    assert resumes[0] is not None
+    assert "-" in resumes[0]
 
 
 def test_a_message_whose_answer_never_comes_back_is_not_called_lost(

@@ -18,6 +18,7 @@ from pathlib import Path
 import uvicorn
 
 from agent.bootstrap import build_services
+from agent.ports import Responder
 from agent.settings import load_settings
 from agent.use_case import DebateTurns, TurnPolicy
 from api.app import create_app
@@ -28,10 +29,19 @@ STARTUP_LIMIT_S = 30.0  # hang guard, not a speed target
 
 
 @contextmanager
-def serving_with(responder: ScriptedResponder, folder: Path, **settings: object) -> Iterator[str]:
-    """The app on a free loopback port, its turns answered by `responder`; yields the base URL."""
+def serving_with(
+    responder: ScriptedResponder | Responder,
+    folder: Path,
+    database_url: str | None = None,
+    **settings: object,
+) -> Iterator[str]:
+    """The app on a free loopback port, its turns answered by `responder`; yields the base URL.
+    `database_url`: another database than a SQLite file in `folder` (e.g. one that a second
+    server shares, to play two processes)."""
     loaded = load_settings(
-        KOPICHAT_MODEL="fake", DATABASE_URL=f"sqlite:///{folder / 'app.db'}", **settings
+        KOPICHAT_MODEL="fake",
+        DATABASE_URL=database_url or f"sqlite:///{folder / 'app.db'}",
+        **settings,
     )
     services = build_services(loaded)
     turns = DebateTurns(services.store, responder, TurnPolicy(timeout_s=loaded.timeout_s))

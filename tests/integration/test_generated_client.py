@@ -143,6 +143,7 @@ def test_a_client_generated_from_the_schema_works(tmp_path: Path) -> None:
         )
         assert operations == [
             "__init__",
+            "cancel_turn",
             "chat",
             "chat_stream",
             "delete_conversation",
@@ -151,6 +152,7 @@ def test_a_client_generated_from_the_schema_works(tmp_path: Path) -> None:
             "list_conversations",
             "ready",
             "regenerate",
+            "resume_stream",
         ]
         (tmp_path / "use_client.py").write_text(CLIENT_SCRIPT)
         used = subprocess.run(

@@ -280,6 +280,8 @@ def test_the_schema_names_operations_for_generated_clients(client: httpx.Client)
     assert set(operations) == {
         "chat",
         "chat_stream",
+        "resume_stream",
+        "cancel_turn",
         "get_conversation",
         "delete_conversation",
         "list_conversations",

@@ -185,7 +185,7 @@ def test_an_older_sqlite_file_is_adopted_and_upgraded(tmp_path: Path) -> None:
     store = SqlConversationStore(eng)
     conv = seed(store, 2)
     with eng.connect() as conn:
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0005"
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0006"
         assert conn.execute(select(conversations.c.owner)).scalar() is None
     assert conv.id
     eng.dispose()

@@ -46,7 +46,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from agent.adapters.sql.engine import limit_statements
-from agent.adapters.sql.tables import conversations, idempotency_keys, messages
+from agent.adapters.sql.tables import conversations, idempotency_keys, messages, stream_events
 from agent.domain import (
     Conversation,
     ConversationList,
@@ -65,6 +65,7 @@ from agent.errors import (
     DatabaseUnavailable,
     IdempotencyKeyInUse,
     KopichatError,
+    TurnCancelled,
     TurnInProgress,
 )
 from agent.ports import Claimed, IdempotentRequest, Receipt, SeenBefore
@@ -72,6 +73,8 @@ from agent.ports import Claimed, IdempotentRequest, Receipt, SeenBefore
 T = TypeVar("T")
 log = logging.getLogger("kopichat.store")
 _PURGE_BATCH = 200
+# Events of streamed turns are replayed for 15 minutes (agent/adapters/sql/turn_streams.py).
+STREAM_EVENTS_KEPT_S = 15 * 60.0
 
 # Statements are built once, not per turn: SQLAlchemy then finds their compiled form in its cache.
 _TAKE_LEASE = (
@@ -83,7 +86,7 @@ _TAKE_LEASE = (
             conversations.c.turn_lease_until < bindparam("now"),
         ),
     )
-    .values(turn_lease=bindparam("token"), turn_lease_until=bindparam("until"))
+    .values(turn_lease=bindparam("token"), turn_lease_until=bindparam("until"), turn_cancelled=None)
 )
 _TAKE_OWN_LEASE = _TAKE_LEASE.where(conversations.c.owner == bindparam("b_owner"))
 _CONVERSATION = select(
@@ -158,7 +161,9 @@ _LIST = select(
     conversations.c.updated_at,
     _LAST_SEQ_OF_EACH.label("last_seq"),
 ).order_by(conversations.c.updated_at.desc(), conversations.c.id.desc())
-_EXISTS = select(conversations.c.id).where(conversations.c.id == bindparam("cid"))
+_EXISTS = select(conversations.c.id, conversations.c.turn_cancelled).where(
+    conversations.c.id == bindparam("cid")
+)
 _INSERT_MESSAGES = insert(messages)
 _INSERT_CONVERSATION = insert(conversations)
 _INSERT_KEY = insert(idempotency_keys)
@@ -387,8 +392,11 @@ class SqlConversationStore:
         try:
             with self._transaction(timeout_s) as conn:
                 if conn.execute(statement, params).rowcount != 1:
-                    if conn.execute(_EXISTS, {"cid": conversation_id}).first() is None:
+                    found = conn.execute(_EXISTS, {"cid": conversation_id}).first()
+                    if found is None:
                         raise ConversationNotFound(conversation_id)  # deleted meanwhile
+                    if found.turn_cancelled == held.token:
+                        raise TurnCancelled(conversation_id)  # a cancel took the lease away
                     raise TurnInProgress(conversation_id)  # the lease expired and was taken
                 if user is not None:
                     _insert_messages(conn, conversation_id, held.last_seq + 1, [user, bot], now)
@@ -608,7 +616,10 @@ class SqlConversationStore:
 
     def _purge(self, idle_before: datetime | None, keys_before: datetime) -> PurgeReport:
         now = _naive(self._now())
+        events_before = now - timedelta(seconds=STREAM_EVENTS_KEPT_S)
         removed_conversations = removed_keys = 0
+        with self._transaction(self._timeout_s * 4) as conn:  # a short-lived table, kept small
+            conn.execute(delete(stream_events).where(stream_events.c.created_at < events_before))
         # Small batches, each its own transaction: no long locks on a busy table.
         while idle_before is not None:
             with self._transaction(self._timeout_s * 4) as conn:
@@ -717,12 +728,13 @@ def _replace_reply(
 
 def _delete_conversations(conn: Connection, ids: list[str]) -> int:
     """Everything that holds the conversations' text: their idempotency records (answers to
-    replay), their messages, and the conversations themselves."""
+    replay), their messages, their streamed events, and the conversations themselves."""
     # Two statements, each on its own index: an OR of the two columns can make InnoDB scan and
     # lock the whole table, and other users' key claims would wait behind it.
     conn.execute(delete(idempotency_keys).where(idempotency_keys.c.conversation_id.in_(ids)))
     conn.execute(delete(idempotency_keys).where(idempotency_keys.c.target.in_(ids)))
     conn.execute(delete(messages).where(messages.c.conversation_id.in_(ids)))
+    conn.execute(delete(stream_events).where(stream_events.c.conversation_id.in_(ids)))
     return int(conn.execute(delete(conversations).where(conversations.c.id.in_(ids))).rowcount)
 
 

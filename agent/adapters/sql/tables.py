@@ -45,6 +45,8 @@ conversations = Table(
     # The turn lease: which turn holds the conversation, and until when (see SqlConversationStore).
     Column("turn_lease", CHAR(32), nullable=True),
     Column("turn_lease_until", Timestamp, nullable=True),
+    # The lease a cancel took away (migration 0006): its turn then knows it was cancelled.
+    Column("turn_cancelled", CHAR(32), nullable=True),
     # SHA-256 of the API key that created it; NULL when API keys were off.
     Column("owner", CHAR(64), nullable=True),
     # The retention purge looks for conversations idle since a date.
@@ -96,5 +98,22 @@ idempotency_keys = Table(
     Index("ix_idempotency_keys_created_at", "created_at"),
     Index("ix_idempotency_keys_conversation_id", "conversation_id"),
     Index("ix_idempotency_keys_target", "target"),  # migration 0004
+    **_MYSQL_TABLE,
+)
+
+# The events of streamed turns (migration 0006), so that a client whose connection dropped can
+# replay them (GET /api/conversations/{id}/stream). One turn per conversation is kept: a new
+# turn's first write deletes the previous one's. Rows older than 15 minutes are never replayed
+# and are purged.
+stream_events = Table(
+    "stream_events",
+    metadata,
+    Column("conversation_id", CHAR(36), primary_key=True),
+    Column("turn", CHAR(8), primary_key=True),  # random per turn: the first half of an event id
+    Column("n", Integer, primary_key=True, autoincrement=False),  # 1, 2, 3, ... within the turn
+    Column("event", String(16), nullable=False),
+    Column("data", LongText, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Index("ix_stream_events_created_at", "created_at"),
     **_MYSQL_TABLE,
 )
