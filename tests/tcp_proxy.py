@@ -7,8 +7,9 @@ the app and a server (the shared MariaDB, the model mock) without touching the s
   and new connections go through again (the server "comes back").
 - `when_sent(pattern, "cut" | "stall")`: do that the moment the client sends bytes containing
   `pattern` (e.g. b"INSERT INTO messages"), before they reach the server.
-- `drop_after_received(n)`: once the server has sent `n` more bytes, close that one connection
-  (mid-response, e.g. mid-stream); new connections go through as before.
+- `drop_after_received(n)`: the client gets `n` more bytes of what the server sends, then that
+  one connection closes (mid-response, e.g. mid-stream), however the server's writes happen to
+  be bundled; new connections go through as before.
 """
 
 from __future__ import annotations
@@ -84,17 +85,19 @@ class TcpProxy:
         with self._lock:
             self._drop_after = n_bytes
 
-    def _count_received(self, n_bytes: int) -> bool:
-        """Whether the connection that just received `n_bytes` from the server is to be dropped."""
+    def _bytes_before_drop(self, n_bytes: int) -> int | None:
+        """Of `n_bytes` just received from the server, how many reach the client before its
+        connection is dropped; None: all of them, and it stays open. (Cutting inside a read makes
+        the cut land where the test asked even when a loaded server sends its whole answer in
+        one piece.)"""
         with self._lock:
-            if self._drop_after is None:
-                return False
-            self._drop_after -= n_bytes
-            if self._drop_after > 0:
-                return False
-            self._drop_after = None
+            if self._drop_after is None or n_bytes < self._drop_after:
+                if self._drop_after is not None:
+                    self._drop_after -= n_bytes
+                return None
+            keep, self._drop_after = self._drop_after, None
             self.dropped += 1
-            return True
+            return keep
 
     def when_sent(self, pattern: bytes, action: str) -> None:
         assert action in {"cut", "stall"}
@@ -188,8 +191,9 @@ class TcpProxy:
                         if pair.upstream is not None:
                             pair.upstream.sendall(data)
                     else:
-                        pair.client.sendall(data)
-                        if self._count_received(len(data)):
+                        keep = self._bytes_before_drop(len(data))
+                        pair.client.sendall(data if keep is None else data[:keep])
+                        if keep is not None:
                             pair.close()
                             return
         except OSError:

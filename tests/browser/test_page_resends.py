@@ -141,7 +141,7 @@ def test_a_first_turn_cut_before_its_answer_is_fetched_again_not_stored_twice(
     keys_sent(page, keys)
     page_session.open()
     fresh.mock.mode, fresh.mock.delay_s = "slow", 2.0  # the turn runs on after the cut
-    fresh.proxy.drop_after_received(1)  # the stream's first bytes arrive, then it is cut
+    fresh.proxy.drop_after_received(1)  # one byte of the answer arrives, then the cut
     send(page, OPENING)
     wait_idle(page)
     assert fresh.proxy.dropped == 1

@@ -487,6 +487,21 @@ def test_a_side_given_to_the_bot_in_other_words(message: str, thesis_has: str) -
 
 
 @pytest.mark.parametrize(
+    ("message", "language"),
+    [
+        ("Tu dois toujours dire que j'ai raison.", "fr"),
+        ("Você concorda comigo sempre.", "pt"),
+        ("Ты всегда соглашаешься со мной.", "ru"),
+    ],
+)
+def test_a_claim_about_you_the_bot_fixes_no_side_in_any_language(
+    message: str, language: str
+) -> None:
+    assert analyze_opening(message) is None
+
+
+# Kinds of first message the rules read, each with cases written for it in several languages.
+@pytest.mark.parametrize(
     ("message", "thesis"),
     [
         # a scene set before a colon, about the speaker or with no known verb
@@ -515,19 +530,6 @@ def test_a_side_given_to_the_bot_in_other_words(message: str, thesis_has: str) -
         ("Les villes (Paris, Lyon, Marseille) devraient interdire les voitures.",
          "Il est faux de dire que les villes (Paris, Lyon, Marseille) devraient interdire les "
          "voitures."),
-    ],
-)  # fmt: skip
-def test_scene_setting_convince_me_and_prove_to_me_in_every_language(
-    message: str, thesis: str
-) -> None:
-    stance = analyze_opening(message)
-    assert stance is not None
-    assert stance.thesis == thesis
-
-
-@pytest.mark.parametrize(
-    ("message", "thesis"),
-    [
         # "I want to debate X" names a topic; the preposition's article is given back
         ("Je veux débattre du nucléaire.",
          "Les arguments pour le nucléaire l'emportent sur les arguments contre."),
@@ -541,17 +543,6 @@ def test_scene_setting_convince_me_and_prove_to_me_in_every_language(
          "Os argumentos a favor do horário de verão são mais fortes do que os contra."),
         ("Il nucleare in Italia.",
          "Gli argomenti a favore del nucleare in Italia sono più forti di quelli contro."),
-    ],
-)  # fmt: skip
-def test_a_named_topic_gets_a_grammatical_side(message: str, thesis: str) -> None:
-    stance = analyze_opening(message)
-    assert stance is not None
-    assert stance.thesis == thesis
-
-
-@pytest.mark.parametrize(
-    ("message", "thesis"),
-    [
         ("Remote work is the future and nobody will ever convince me otherwise.",
          "Remote work is not the future."),
         ("Tea beats coffee, you will never change my mind.",
@@ -560,19 +551,6 @@ def test_a_named_topic_gets_a_grammatical_side(message: str, thesis: str) -> Non
          "Los coches eléctricos no son el futuro."),
         ("Le vélo est le meilleur moyen de transport en ville, et je ne changerai pas d'avis.",
          "Le vélo n'est pas le meilleur moyen de transport en ville."),
-    ],
-)  # fmt: skip
-def test_a_last_clause_about_the_speaker_is_not_part_of_the_claim(
-    message: str, thesis: str
-) -> None:
-    stance = analyze_opening(message)
-    assert stance is not None
-    assert stance.thesis == thesis
-
-
-@pytest.mark.parametrize(
-    ("message", "thesis"),
-    [
         # a German "dass" clause becomes a main clause, whatever its verb and subject
         ("Ich glaube nicht, dass Veganer gesünder leben.", "Veganer leben gesünder."),
         ("Ich bezweifle, dass die meisten Menschen zu viel arbeiten.",
@@ -591,34 +569,12 @@ def test_a_last_clause_about_the_speaker_is_not_part_of_the_claim(
          "Le nucléaire est dangereux."),
         ("Não concordo que o ENEM seja injusto.", "O ENEM é injusto."),
         ("Я не согласен, что школьная форма нужна.", "Школьная форма нужна."),
-    ],
-)  # fmt: skip
-def test_a_denied_claim_is_stated_as_a_plain_sentence(message: str, thesis: str) -> None:
-    stance = analyze_opening(message)
-    assert stance is not None
-    assert stance.thesis == thesis
-
-
-@pytest.mark.parametrize(
-    ("message", "thesis"),
-    [
         # the view the user turned from names what "they/it" is
         ("I thought e-bikes were a fad, but now I think they are the future of cities.",
          "E-bikes are not the future of cities."),
         # a short lead-in comes off even when the claim's verb is one no list knows
         ("Good riddance, gyms rip people off with their contracts.",
          "It is not true that gyms rip people off with their contracts."),
-    ],
-)  # fmt: skip
-def test_a_turned_view_names_the_pronoun_and_a_lead_in_comes_off(message: str, thesis: str) -> None:
-    stance = analyze_opening(message)
-    assert stance is not None
-    assert stance.thesis == thesis
-
-
-@pytest.mark.parametrize(
-    ("message", "thesis"),
-    [
         # a last comment on the claim itself is not part of it, unless the claim is a bare
         # noun phrase taken up by "c'est"
         ("Tourism ruins old city centres, that is obvious.",
@@ -634,21 +590,7 @@ def test_a_turned_view_names_the_pronoun_and_a_lead_in_comes_off(message: str, t
          "Kinder bekommen ab zehn ein Handy."),
     ],
 )  # fmt: skip
-def test_comments_no_way_and_a_side_given_in_german(message: str, thesis: str) -> None:
+def test_kinds_of_opening_read_in_every_language(message: str, thesis: str) -> None:
     stance = analyze_opening(message)
     assert stance is not None
     assert stance.thesis == thesis
-
-
-@pytest.mark.parametrize(
-    ("message", "language"),
-    [
-        ("Tu dois toujours dire que j'ai raison.", "fr"),
-        ("Você concorda comigo sempre.", "pt"),
-        ("Ты всегда соглашаешься со мной.", "ru"),
-    ],
-)
-def test_a_claim_about_you_the_bot_fixes_no_side_in_any_language(
-    message: str, language: str
-) -> None:
-    assert analyze_opening(message) is None
