@@ -222,6 +222,9 @@ def negate_single_verb(claim: str, language: str) -> str | None:
     where, particle = grammar.negate.split(":")
     if where == "before":
         return f"{before}{particle} {word}{after}"
+    indefinite = re.match(r"\s+(ein|eine|einen|einem|einer|eines)\b", after, re.I)
+    if language == "de" and indefinite:  # "nicht ein Fehler" is "kein Fehler"
+        return f"{before}{word} k{indefinite.group(1).lower()}{after[indefinite.end() :]}"
     return f"{before}{word} {particle}{after}"
 
 

@@ -586,15 +586,26 @@ def _asked_view(rest: str, topic: str, language: str) -> OpeningReading | None:
     return _reading(OpeningKind.QUESTION, language, topic or asked + "?", said)
 
 
+# "… or not?" in every language read: a yes/no question about what comes before it.
+_OR_NOT = re.compile(
+    r",?\s+(?:or not|ou pas|ou non|o no|oder nicht|o non|ou não|или нет)\s*(?=\?*$)", re.I
+)
+# "Quick one: is it …?", "Question sérieuse : …": a few words before a colon that set it up.
+_QUESTION_LEAD_IN = re.compile(r"^[^:?]{1,30}?\s*:\s+(?=\S[^:]*\?\s*$)")
+
+
 def _question(rest: str, language: str) -> OpeningReading | None:
     asked = first_sentence(rest)
+    lead_in = _QUESTION_LEAD_IN.match(asked)
+    if lead_in and len(words(lead_in.group(0))) <= 3 and not _has_verb(lead_in.group(0), language):
+        asked = asked[lead_in.end() :]
+    asked = _OR_NOT.sub("", asked)
     first_word = (words(asked) or [""])[0]
     if not asked.endswith("?") and first_word not in en.AUXILIARIES:
         return None
     if language != "en":
         return _question_elsewhere(asked, language)
     question = clean(asked)
-    question = re.sub(r",?\s+or not$", "", question, flags=re.I)
     think = _DO_YOU_THINK.match(question)
     if think:
         return _reading(OpeningKind.QUESTION, language, question + "?", think["t"])

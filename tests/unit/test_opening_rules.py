@@ -588,6 +588,12 @@ def test_a_claim_about_you_the_bot_fixes_no_side_in_any_language(
         # a side given as "you are for it, that X"
         ("Du bist dafür, dass Kinder ab zehn ein Handy bekommen.",
          "Kinder bekommen ab zehn ein Handy."),
+        # "… or not?" asks about what comes before it; a question's short set-up comes off
+        ("Serious question: should voting be mandatory?", "Voting should be mandatory."),
+        ("¿La energía nuclear es segura o no?", "La energía nuclear es segura."),
+        ("Is homework useful or not?", "Homework is useful."),
+        # German negates an indefinite noun phrase with "kein"
+        ("Homeoffice ist eine gute Idee.", "Homeoffice ist keine gute Idee."),
     ],
 )  # fmt: skip
 def test_kinds_of_opening_read_in_every_language(message: str, thesis: str) -> None:
