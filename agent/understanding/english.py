@@ -188,7 +188,7 @@ def _verb_split(rest: list[str]) -> int | None:
     """Where the verb starts in "<subject> <verb ...>" after "Should/Can/Does ...", or None."""
     low = [t.lower() for t in rest]
     window = range(1, min(len(low), 6))
-    for strong in ("be", "have", "get"):
+    for strong in ("be", "been", "have", "get"):  # "Has Marvel | been putting out …"
         if strong in low[1:6]:
             return low.index(strong, 1)
     # A base verb, or a past participle after "Has/Have ...": "Has the internet | made us dumber".

@@ -331,6 +331,7 @@ def read_opening(message: str) -> OpeningReading:
         return _reading(OpeningKind.TOPIC, language, named, picked_side(named, language=language))
     return (
         _assigned(rest, topic, language)
+        or _just_me(rest, topic, language)
         or _change_my_mind(rest, language)
         or _lead_in(rest, language)
         or _comparison(rest, language)
@@ -391,7 +392,11 @@ def _context_first(text: str, language: str) -> tuple[str, str]:
             and _comparison_sides(first, language) is None
         ):
             topic, found = clean(_TOPIC_PREFIX.sub("", first)), found[1:]
-        elif _FIRST_PERSON.match(first) and not _says_something(first, language):
+        elif (
+            _FIRST_PERSON.match(first)
+            and not _says_something(first, language)
+            and not addresses_the_bot(first, language)  # "I want you to argue for X."
+        ):
             found = found[1:]
         elif last.endswith("?") and len(words(last)) <= 6 and addresses_the_bot(last, language):
             found = found[:-1]
@@ -584,6 +589,28 @@ def _asked_view(rest: str, topic: str, language: str) -> OpeningReading | None:
         return None
     said = other.main_clause_order(clean(view["t"]), language)
     return _reading(OpeningKind.QUESTION, language, topic or asked + "?", said)
+
+
+# "Is it just me, or X?": the user's own claim X, asked for company.
+_JUST_ME = re.compile(
+    r"^(?:is it (?:just|only) me|c['’]est moi|est-ce que c['’]est moi|¿?\s*soy yo|¿?\s*es cosa mía|"
+    r"bin (?:das )?nur ich|liegt es an mir|sono (?:solo )?io|è solo una mia impressione|"
+    r"sou só eu|é impressão minha|мне кажется|это только мне кажется)\s*,?\s*"
+    r"(?:o|or|ou|oder|или)\s+(?P<x>.+?)\s*\?*$",
+    re.I,
+)
+
+
+def _just_me(rest: str, topic: str, language: str) -> OpeningReading | None:
+    found = _JUST_ME.match(clean(first_sentence(rest)) + "?")
+    if found is None:
+        return None
+    claim = found["x"]
+    if language == "en":
+        claim = en.answer_yes(claim) or claim  # "has Marvel been …" -> "Marvel has been …"
+    elif language == "de" and other.verb_first(claim):
+        claim = other.verb_second(claim)
+    return _claim(clean(claim) + ".", topic, language)
 
 
 # "… or not?" in every language read: a yes/no question about what comes before it.

@@ -594,6 +594,14 @@ def test_a_claim_about_you_the_bot_fixes_no_side_in_any_language(
         ("Is homework useful or not?", "Homework is useful."),
         # German negates an indefinite noun phrase with "kein"
         ("Homeoffice ist eine gute Idee.", "Homeoffice ist keine gute Idee."),
+        # "Is it just me, or X?" is the user's claim X, in every language
+        ("Is it just me, or are phones ruining concerts?", "Phones are not ruining concerts."),
+        ("¿Soy yo o el fútbol de hoy es más aburrido?", "El fútbol de hoy no es más aburrido."),
+        ("Bin das nur ich oder ist Homeoffice überbewertet?",
+         "Homeoffice ist nicht überbewertet."),
+        # a first sentence about the speaker that asks something of the bot is no background
+        ("I want you to argue for school uniforms. My kids hate them.",
+         "The case for school uniforms is stronger than the case against it."),
     ],
 )  # fmt: skip
 def test_kinds_of_opening_read_in_every_language(message: str, thesis: str) -> None:
