@@ -599,8 +599,12 @@ _ARTICLES = frozenset(
 # function words.
 _OPENING_WORDS = english.CLOSED_CLASS
 _NOT_ENGLISH = ("fr", "es", "de", "it", "pt", "ru")
-# The speaker, in every language read: a segment with one of these is about the user.
-_SPEAKER = frozenset("i me my je j moi yo mi ich mich mir mein io eu я меня мне".split())
+# The speaker, in every language read: a segment with one of these is about the user. (French
+# "ma" and "mes" are left out: Italian "ma" is "but", Spanish "mes" is "month".)
+_SPEAKER = frozenset(
+    "i me my je j moi mon yo mi mis ich mich mir mein meine io mio mia eu meu minha "
+    "я меня мне мой моя мои".split()
+)
 
 
 def _has_verb(text: str, language: str) -> bool:

@@ -602,6 +602,9 @@ def test_a_claim_about_you_the_bot_fixes_no_side_in_any_language(
         # a first sentence about the speaker that asks something of the bot is no background
         ("I want you to argue for school uniforms. My kids hate them.",
          "The case for school uniforms is stronger than the case against it."),
+        # a verdict on someone else, before a colon, sets the scene for the claim
+        ("Mon prof d'histoire a raison : les devoirs à la maison ne servent à rien.",
+         "Il est faux de dire que les devoirs à la maison ne servent à rien."),
     ],
 )  # fmt: skip
 def test_kinds_of_opening_read_in_every_language(message: str, thesis: str) -> None:
