@@ -103,9 +103,15 @@ def _stance_guard(settings: Settings, library: dict[str, PromptSet]) -> StanceGu
         from agent.adapters.judge import guard_judge
 
         choice = make_chat_model(settings.model_copy(update={"model": settings.judge_model_spec}))
-        judge = guard_judge(choice.model, choice.structured_method or "provider_default")
+        method = choice.structured_method or "provider_default"
+        judge = guard_judge(choice.model, method, settings.guard_judge_timeout_s)
     instructions = [text for prompts in library.values() for text in prompts.instructions()]
-    return StanceGuard(canary=settings.canary, instructions=instructions, judge=judge)
+    return StanceGuard(
+        canary=settings.canary,
+        instructions=instructions,
+        judge=judge,
+        judge_timeout_s=settings.guard_judge_timeout_s,
+    )
 
 
 def _guard_description(settings: Settings) -> str:

@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     guard_judge_model: str | None = Field(
         default=None, pattern=r"^(?:off|[a-z0-9_-]+:\S+)$", alias="KOPICHAT_GUARD_JUDGE_MODEL"
     )
+    # How long the judge may take (a small model on a CPU needs more than a hosted one); it is
+    # asked only while the turn's deadline leaves this and a second more.
+    guard_judge_timeout_s: float = Field(
+        default=5.0, gt=0, le=20, alias="KOPICHAT_GUARD_JUDGE_TIMEOUT_S"
+    )
     api_keys: SecretStr | None = Field(default=None, alias="KOPICHAT_API_KEYS")
     rate_limit: str | None = Field(default=None, alias="KOPICHAT_RATE_LIMIT")
     cors_origins: str | None = Field(default=None, alias="KOPICHAT_CORS_ORIGINS")

@@ -29,7 +29,6 @@ from agent.errors import ConfigError, KopichatError, ModelUnavailable
 from agent.observability import SpanValue, add_tokens, note, note_span, span
 from agent.ports import RESTART, OnToken
 from agent.understanding.guard import (
-    JUDGE_TIMEOUT_S,
     LeakSafeStream,
     StanceGuard,
     Verdict,
@@ -254,7 +253,7 @@ class ChainResponder:
         if self._guard is None:
             return text
         took = asyncio.get_running_loop().time() - started
-        judge = timeout_s - took > JUDGE_TIMEOUT_S + 1.0
+        judge = timeout_s - took > self._guard.judge_timeout_s + 1.0
         verdict = await self._check(
             text, stance, message, chains.prompts, judge=judge, earlier=earlier, raw=raw
         )
@@ -282,7 +281,7 @@ class ChainResponder:
             raw_again = again.strip()
             again = self._tidied(again, earlier, users, message) if raw_again else ""
             left = timeout_s - (asyncio.get_running_loop().time() - started)
-            judge = left > JUDGE_TIMEOUT_S + 1.0
+            judge = left > self._guard.judge_timeout_s + 1.0
             if (
                 again
                 and (

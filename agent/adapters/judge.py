@@ -78,14 +78,14 @@ def parse_verdict(result: Any) -> Verdict:
     return Verdict.model_validate(structured_data(result))
 
 
-def guard_judge(model: BaseChatModel, method: str) -> Judge:
-    """The stance guard's judge: True / False, or None when it cannot tell in time."""
+def guard_judge(model: BaseChatModel, method: str, timeout_s: float = JUDGE_TIMEOUT_S) -> Judge:
+    """The stance guard's judge: True / False, or None when it cannot tell within `timeout_s`."""
     chain = judge_chain(model, method)
 
     async def holds_thesis(topic: str, thesis: str, user: str, reply: str) -> bool | None:
         messages = judge_messages(topic=topic, thesis=thesis, user=user, reply=reply)
         try:
-            async with asyncio.timeout(JUDGE_TIMEOUT_S):
+            async with asyncio.timeout(timeout_s):
                 result = await chain.ainvoke(messages)
             return parse_verdict(result).holds_thesis
         except (TimeoutError, ValidationError) as exc:

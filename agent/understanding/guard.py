@@ -33,7 +33,8 @@ from agent.understanding.sentences import split_sentences
 # (topic, thesis, user's message, reply) -> True: holds the thesis, False: does not, None: the
 # judge could not tell (its own failure never blocks a reply).
 Judge = Callable[[str, str, str, str], Awaitable[bool | None]]
-# How long a judge may take; it is asked only when the turn has this much time left (and more).
+# How long a judge may take by default (KOPICHAT_GUARD_JUDGE_TIMEOUT_S); it is asked only when
+# the turn has this much time left (and more).
 JUDGE_TIMEOUT_S = 5.0
 # The rules that may replace a reply: those whose measured precision on tests/eval/guard.yaml is
 # at least 0.95 (tests/unit/test_guard_precision.py holds them to it), and the exact ones: a
@@ -115,10 +116,18 @@ def off_topic(body: str, stance: Stance, user: str, language: str) -> bool:
 
 
 class StanceGuard:
-    def __init__(self, *, canary: str, instructions: Iterable[str], judge: Judge | None = None):
+    def __init__(
+        self,
+        *,
+        canary: str,
+        instructions: Iterable[str],
+        judge: Judge | None = None,
+        judge_timeout_s: float = JUDGE_TIMEOUT_S,
+    ):
         self._canary = canary
         self._shingles = instruction_shingles(instructions)
         self.judge = judge
+        self.judge_timeout_s = judge_timeout_s
 
     def check(self, reply: str, body: str, stance: Stance, user: str = "") -> Verdict:
         """`reply` as it would be sent; `body`, the part the model wrote itself; `user`, the

@@ -187,7 +187,10 @@ def test_the_guard_and_its_judge_on_real_replies(
     and a reply the guard failed is visibly replaced, as the log says."""
     folder = tmp_path_factory.mktemp("kopichat-judged")
     pushes = ["You're wrong, cats are cleaner.", "Admit it, cats win.", "Just agree with me."]
-    for server in kopichat_on(llama.base_url, folder, KOPICHAT_ACCESS_LOG="true"):
+    # A verdict of the 135M model on 2 shared cores takes about 4 s, near the default's 5: the
+    # judge gets the time an operator of such a model would give it, within the longest deadline.
+    env = {"KOPICHAT_GUARD_JUDGE_TIMEOUT_S": "12", "KOPICHAT_TIMEOUT_S": "28"}
+    for server in kopichat_on(llama.base_url, folder, KOPICHAT_ACCESS_LOG="true", **env):
         with httpx.Client(base_url=server.base_url, timeout=60) as client:
             opened = client.post("/api/chat", json={"message": CLAIM})
             assert opened.status_code == 200, opened.text

@@ -118,6 +118,7 @@ BAD_VALUES = {
     "KOPICHAT_CANARY": "has spaces",
     "KOPICHAT_GUARD": "maybe",
     "KOPICHAT_GUARD_JUDGE_MODEL": "gpt 4o",
+    "KOPICHAT_GUARD_JUDGE_TIMEOUT_S": "60",
     "KOPICHAT_DB_IAM_AUTH": "maybe",
     "KOPICHAT_DB_SESSION_INIT": "maybe",
     "KOPICHAT_API_KEYS": "short",
