@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 from agent.understanding import english
 from agent.understanding import languages as other
@@ -597,8 +598,14 @@ _ARTICLES = frozenset(
 # Words that open an adverbial that belongs to the claim ("In twenty years, …"): English's
 # closed classes (its stop-word list also holds "good" and "time") and the other languages'
 # function words.
-_OPENING_WORDS = english.CLOSED_CLASS
 _NOT_ENGLISH = ("fr", "es", "de", "it", "pt", "ru")
+
+
+@cache
+def _opening_words() -> frozenset[str]:
+    return english.CLOSED_CLASS | function_words(_NOT_ENGLISH)
+
+
 # The speaker, in every language read: a segment with one of these is about the user. (French
 # "ma" and "mes" are left out: Italian "ma" is "but", Spanish "mes" is "month".)
 _SPEAKER = frozenset(
@@ -633,7 +640,7 @@ def _lead_in(segment: str, following: str, colon: bool) -> bool:
     said = words(segment)
     if not said or len(said) > _MAX_LEAD_IN_WORDS:
         return False
-    if not colon and len(said) > 1 and said[0] in _OPENING_WORDS | function_words(_NOT_ENGLISH):
+    if not colon and len(said) > 1 and said[0] in _opening_words():
         return False
     head = words(following)
     return not set(head[: len(head) // 2 + 1]) & _LIST_WORDS
