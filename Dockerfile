@@ -36,6 +36,11 @@ COPY infra/lambda/migrate_handler.py /asset/
 RUN pip install --no-cache-dir --disable-pip-version-check --only-binary=:all: --no-compile \
         --target /asset -c requirements.lock ".[aws]" \
     && python -m compileall -q -j 0 --invalidation-mode unchecked-hash /asset
+# The language model, restricted to Kopichat's languages and uncompressed, next to the code: a
+# cold start then maps it instead of decompressing py3langid's (agent/understanding/langid_model.py).
+# Run from /asset, where the packages were installed.
+WORKDIR /asset
+RUN python -m agent.understanding.langid_model
 
 # Lambda: final stage. Lambda runs the function as an unprivileged sandbox user whatever the
 # image says, and the base image's bootstrap expects its default user. So no USER here.
@@ -74,6 +79,7 @@ COPY api ./api
 RUN if [ -n "${KOPICHAT_EXTRAS}" ]; then spec=".[${KOPICHAT_EXTRAS}]"; else spec="."; fi \
     && CMAKE_ARGS="$(bash scripts/llama-cmake-args.sh portable) -DGGML_OPENMP=OFF" \
        /opt/venv/bin/pip install -c requirements.lock "${spec}" \
+    && /opt/venv/bin/python -I -m agent.understanding.langid_model \
     && find /opt/venv -depth -type d -name __pycache__ -exec rm -rf {} +
 
 # Server: final stage. It has no compiler or headers, and runs as a non-root user.

@@ -55,6 +55,7 @@ $(STAMP):
 	@rm -f $(VENV)/.installed $(VENV)/.installed-*
 	bash scripts/install-llama.sh $(VENV) $(LLAMA_BUILD)
 	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[local,dev,bench,aws,otel]'
+	$(BIN)/python -m agent.understanding.langid_model
 	$(BIN)/python -m agent.adapters.local_model_check
 	@echo $(INSTALL_HASH) > $(STAMP)
 	@echo "kopichat: install complete"

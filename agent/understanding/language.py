@@ -11,13 +11,12 @@ from __future__ import annotations
 import re
 import threading
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from stop_words import get_stop_words
 
 _WORDS = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
-_LATIN_LANGUAGES = ["en", "fr", "es", "de", "it", "pt", "nl"]
+LATIN_LANGUAGES = ["en", "fr", "es", "de", "it", "pt", "nl"]
 _SURE = 0.5
 _SCRIPTS: list[tuple[str, re.Pattern[str]]] = [
     ("ja", re.compile(r"[\u3040-\u30ff]")),  # kana: before CJK ideographs
@@ -75,16 +74,13 @@ def _identifier() -> Any:
 
 @cache
 def _loaded_identifier() -> Any:
-    """Loaded once, at the first Latin-script text of a process (about 0.7 s: the model is
-    decompressed). Not on a thread at start: a daemon thread still loading at interpreter exit
-    aborts the process, and a fork while it runs can fail."""
-    import py3langid
-    from py3langid.langid import LanguageIdentifier
+    """Loaded once, at the first Latin-script text of a process: from the compact copy in
+    milliseconds (langid_model.py), else decompressed (about 0.5 s). Not on a thread at start:
+    a daemon thread still loading at interpreter exit aborts the process, and a fork while it
+    runs can fail."""
+    from agent.understanding.langid_model import load_identifier
 
-    model = Path(py3langid.__file__).parent / "data" / "model.npz.xz"
-    identifier = LanguageIdentifier.from_modelpath(model, norm_probs=True)
-    identifier.set_languages(_LATIN_LANGUAGES)
-    return identifier
+    return load_identifier(LATIN_LANGUAGES)
 
 
 def detect_language(text: str) -> str | None:

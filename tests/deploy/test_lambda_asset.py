@@ -160,3 +160,32 @@ def test_the_image_ships_the_ca_bundle_the_database_url_names(
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["exists"] is True
     assert Path(report["ca"]).is_relative_to(asset.task_root), report
+
+
+def test_the_image_holds_the_language_model_ready_to_map(
+    asset: LambdaAsset, tmp_path: Path
+) -> None:
+    """Built by the image's own step: a cold start maps it instead of decompressing
+    py3langid's model (agent/understanding/langid_model.py)."""
+    compact = asset.task_root / "agent" / "understanding" / "_langid_model"
+    assert sorted(p.name for p in compact.iterdir()) == ["arrays.npz", "meta.json", "nextmove.u32"]
+    assert all(
+        p.stat().st_mode & 0o444 == 0o444 for p in compact.iterdir()
+    )  # another user reads it
+    probe = (
+        "from agent.understanding.langid_model import load_identifier\n"
+        "from agent.understanding.language import LATIN_LANGUAGES, detect_language\n"
+        "print(type(load_identifier(LATIN_LANGUAGES).tk_nextmove).__name__,"
+        " detect_language('Les devoirs à la maison sont inutiles'))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", probe],
+        cwd=tmp_path,
+        env=handler_env(asset),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == ["memoryview", "fr"]

@@ -64,15 +64,19 @@ def test_the_core_imports_no_frameworks(name: str) -> None:
 def test_understanding_imports_only_the_domain(path: Path) -> None:
     """The language understanding is one package that depends on the domain alone (and on
     maintained language data: pysbd, py3langid, Snowball stemmers, stop-word lists): no
-    adapters, no frameworks, no I/O."""
+    adapters, no frameworks, no I/O but the loading of that data, in langid_model.py alone
+    (py3langid's model kept uncompressed next to the code)."""
     modules = imported_modules(path)
     ours = {m for m in modules if top(m) == "agent"}
     assert ours <= {"agent.domain"} | {m for m in ours if m.startswith("agent.understanding")}
-    assert {top(m) for m in modules} - {"agent"} <= {
+    allowed = {
         "__future__", "collections", "dataclasses", "enum", "functools", "re", "typing",
         "pysbd", "unicodedata", "difflib", "itertools", "py3langid", "pathlib", "threading",
         "snowballstemmer", "stop_words",
     }  # fmt: skip
+    if path.name == "langid_model.py":
+        allowed |= {"contextlib", "json", "mmap", "numpy", "os", "sys", "tempfile"}
+    assert {top(m) for m in modules} - {"agent"} <= allowed
 
 
 def test_importing_the_app_modules_has_no_side_effects() -> None:
