@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from agent.adapters.aws import with_openai_key_from_secret
 from agent.adapters.chain_responder import ChainResponder
-from agent.adapters.chat_models import make_chat_model
+from agent.adapters.chat_models import ChatModelChoice, make_chat_model
 from agent.adapters.prompt_files import DEFAULT_PROMPTS_DIR, PromptSet, load_prompt_library
 from agent.adapters.sql.engine import create_schema_if_sqlite, engine_from_settings
 from agent.adapters.sql.store import SqlConversationStore
@@ -59,7 +59,7 @@ def build_services(settings: Settings) -> Services:
         prompt_version=settings.prompt_version,
         commit_reserve_s=min(settings.db_timeout_s, 2.0),
     )
-    guard = _stance_guard(settings, library) if settings.guard else None
+    guard = _stance_guard(settings, library, choice) if settings.guard else None
     responder = ChainResponder(
         library, choice, canary=settings.canary, guard=guard, model_spec=settings.model_spec
     )
@@ -97,12 +97,20 @@ def _start_tracing(engine: Engine) -> Tracing | None:
     return tracing
 
 
-def _stance_guard(settings: Settings, library: dict[str, PromptSet]) -> StanceGuard:
+def _stance_guard(
+    settings: Settings, library: dict[str, PromptSet], debater: ChatModelChoice
+) -> StanceGuard:
     judge = None
     if settings.judge_model_spec:
         from agent.adapters.judge import guard_judge
 
-        choice = make_chat_model(settings.model_copy(update={"model": settings.judge_model_spec}))
+        # The debate model judges too, by default: the same client (its connection pool, and
+        # one SDK client built at a cold start instead of two).
+        choice = (
+            debater
+            if settings.judge_model_spec == settings.model_spec
+            else make_chat_model(settings.model_copy(update={"model": settings.judge_model_spec}))
+        )
         method = choice.structured_method or "provider_default"
         judge = guard_judge(choice.model, method, settings.guard_judge_timeout_s)
     instructions = [text for prompts in library.values() for text in prompts.instructions()]

@@ -1,7 +1,8 @@
 """A model call with retries, all inside the turn's deadline (tenacity does the retrying).
 
 - What is retried is decided by exception type and HTTP status, never by names: a connection
-  that failed or dropped (`openai.APIConnectionError`, httpx's transport errors, OSError's
+  that failed or dropped (`openai.APIConnectionError`, the transport errors of httpx and of
+  its fork httpx2 that the OpenAI SDK uses, OSError's
   `ConnectionError`), and the statuses that mean "try again" (408, 409, 429 and 5xx) of any
   provider SDK's status error (`openai.APIStatusError`; the others carry `status_code` too).
   Anything else (400, 401, 404, a body that is not a completion) fails at once.
@@ -22,11 +23,11 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import logging
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
 from agent.errors import DeadlineExceeded, KopichatError, ModelUnavailable
@@ -86,8 +87,19 @@ def status_of(exc: BaseException) -> int | None:
     return None
 
 
+# httpx (most provider SDKs) and httpx2 (the OpenAI SDK's fork of it). Their errors are taken
+# from whichever is loaded: an error of a client that was never imported cannot be raised, and
+# importing httpx only to name its errors costs a cold start about 0.1 s.
+_HTTP_CLIENTS = ("httpx", "httpx2")
+
+
+def _http_errors(name: str) -> tuple[type[BaseException], ...]:
+    errors = (getattr(sys.modules.get(client), name, None) for client in _HTTP_CLIENTS)
+    return tuple(e for e in errors if isinstance(e, type) and issubclass(e, BaseException))
+
+
 def is_timeout(exc: BaseException) -> bool:
-    timeouts: tuple[type[BaseException], ...] = (TimeoutError, httpx.TimeoutException)
+    timeouts: tuple[type[BaseException], ...] = (TimeoutError, *_http_errors("TimeoutException"))
     if openai is not None:
         timeouts += (openai.APITimeoutError,)
     return any(isinstance(e, timeouts) for e in _causes(exc))
@@ -101,7 +113,7 @@ def is_transient(exc: BaseException) -> bool:
     status = status_of(exc)
     if status is not None:
         return status in RETRY_STATUSES or status >= 500
-    connection: tuple[type[BaseException], ...] = (ConnectionError, httpx.TransportError)
+    connection: tuple[type[BaseException], ...] = (ConnectionError, *_http_errors("TransportError"))
     if openai is not None:
         connection += (openai.APIConnectionError,)
     return any(isinstance(e, connection) for e in _causes(exc))
