@@ -112,10 +112,20 @@ def _phrase_pattern(phrase: str) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)" + _GAP.join(parts) + r"(?!\w)", re.I)
 
 
+def _needle(phrase: str) -> str:
+    """What a text must contain for the phrase's pattern to match: its first part, lower case,
+    with one kind of apostrophe (the texts are searched the same way)."""
+    return phrase.split("…")[0].strip().lower().replace("’", "'")
+
+
 @functools.cache
-def _patterns() -> list[re.Pattern[str]]:
+def _patterns() -> list[tuple[str, re.Pattern[str]]]:
     """Compiled at the first reply, not at import: a cold start pays only for what it uses."""
-    return [_phrase_pattern(phrase) for phrases in CONCESSIONS.values() for phrase in phrases]
+    return [
+        (_needle(phrase), _phrase_pattern(phrase))
+        for phrases in CONCESSIONS.values()
+        for phrase in phrases
+    ]
 
 
 def without_quotes(text: str) -> str:
@@ -167,7 +177,10 @@ def concession_in(text: str) -> str | None:
     """The first concession phrase the text uses (outside quotes, not negated, not a "yes,
     but", not agreement with one stated proposition), or None."""
     unquoted = without_quotes(text)
-    for pattern in _patterns():
+    haystack = unquoted.lower().replace("’", "'")
+    for needle, pattern in _patterns():
+        if needle not in haystack:
+            continue  # a cheap test first: most replies contain none of the phrases
         for match in pattern.finditer(unquoted):
             before = unquoted[max(0, match.start() - 20) : match.start()]
             gaps = " ".join(g for g in match.groups() if g).lower().replace("’", "'").split()

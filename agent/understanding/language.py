@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from stop_words import get_stop_words
@@ -83,6 +83,7 @@ def _loaded_identifier() -> Any:
     return load_identifier(LATIN_LANGUAGES)
 
 
+@lru_cache(maxsize=1024)  # a turn asks about the same message and reply more than once
 def detect_language(text: str) -> str | None:
     """An ISO 639-1 code, or None when the text is too short or too mixed to tell."""
     by_script = _script_language(text)
