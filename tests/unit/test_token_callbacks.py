@@ -51,6 +51,25 @@ def test_streamed_tokens_never_go_through_the_default_executor() -> None:
         executor.shutdown()
     assert len(tokens) > 10
     assert "".join(tokens).strip() == reply
-    # One job per model call, none per token: LangChain's output parser parses the finished
-    # reply there once (BaseOutputParser.aparse_result).
-    assert executor.jobs == 1
+    # None per token, and none per model call: the chain's output parser picks the finished
+    # reply's text on the loop (debate_chain.ReplyText), not through LangChain's default
+    # BaseOutputParser.aparse_result, which sends it to this pool.
+    assert executor.jobs == 0
+
+
+def test_a_turn_that_does_not_stream_runs_nothing_on_the_default_executor() -> None:
+    responder = ChainResponder(
+        {"v1": load_prompt_set("v1")}, ChatModelChoice(FakeDebateModel(), False, True, "fake")
+    )
+    executor = CountingExecutor()
+
+    async def turn() -> str:
+        asyncio.get_running_loop().set_default_executor(executor)
+        return await responder.reply(STANCE, [], "Fruit on pizza is a crime.", "v1", 10.0)
+
+    try:
+        reply = asyncio.run(turn())
+    finally:
+        executor.shutdown()
+    assert "Fruit on pizza is a crime." in reply
+    assert executor.jobs == 0
