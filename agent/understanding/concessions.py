@@ -119,13 +119,16 @@ def _needle(phrase: str) -> str:
 
 
 @functools.cache
-def _patterns() -> list[tuple[str, re.Pattern[str]]]:
-    """Compiled at the first reply, not at import: a cold start pays only for what it uses."""
-    return [
-        (_needle(phrase), _phrase_pattern(phrase))
-        for phrases in CONCESSIONS.values()
-        for phrase in phrases
-    ]
+def _needles() -> list[tuple[str, str]]:
+    """Each phrase with its needle, in the order they are tried."""
+    return [(_needle(phrase), phrase) for phrases in CONCESSIONS.values() for phrase in phrases]
+
+
+@functools.cache
+def _pattern(phrase: str) -> re.Pattern[str]:
+    """Compiled the first time a reply contains the phrase's first part: a cold start compiles
+    the few it meets, not all of them."""
+    return _phrase_pattern(phrase)
 
 
 def without_quotes(text: str) -> str:
@@ -178,10 +181,10 @@ def concession_in(text: str) -> str | None:
     but", not agreement with one stated proposition), or None."""
     unquoted = without_quotes(text)
     haystack = unquoted.lower().replace("’", "'")
-    for needle, pattern in _patterns():
+    for needle, phrase in _needles():
         if needle not in haystack:
             continue  # a cheap test first: most replies contain none of the phrases
-        for match in pattern.finditer(unquoted):
+        for match in _pattern(phrase).finditer(unquoted):
             before = unquoted[max(0, match.start() - 20) : match.start()]
             gaps = " ".join(g for g in match.groups() if g).lower().replace("’", "'").split()
             if any(w in _NOT_IN_GAP or w.endswith("n't") for w in gaps):

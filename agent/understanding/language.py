@@ -11,9 +11,12 @@ from __future__ import annotations
 import re
 import threading
 from functools import cache, lru_cache
-from typing import Any
+from typing import TYPE_CHECKING
 
 from stop_words import get_stop_words
+
+if TYPE_CHECKING:
+    from agent.understanding.langid_model import CompactIdentifier
 
 _WORDS = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 LATIN_LANGUAGES = ["en", "fr", "es", "de", "it", "pt", "nl"]
@@ -67,17 +70,17 @@ def words(text: str) -> list[str]:
 _LOADING = threading.Lock()
 
 
-def _identifier() -> Any:
+def _identifier() -> CompactIdentifier:
     with _LOADING:
         return _loaded_identifier()
 
 
 @cache
-def _loaded_identifier() -> Any:
-    """Loaded once, at the first Latin-script text of a process: from the compact copy in
-    milliseconds (langid_model.py), else decompressed (about 0.5 s). Not on a thread at start:
-    a daemon thread still loading at interpreter exit aborts the process, and a fork while it
-    runs can fail."""
+def _loaded_identifier() -> CompactIdentifier:
+    """Loaded once, at the first Latin-script text of a process: the compact copy in a few
+    milliseconds (langid_model.py), else made from py3langid's file (about 0.5 s). Not on a
+    thread at start: a daemon thread still loading at interpreter exit aborts the process, and
+    a fork while it runs can fail."""
     from agent.understanding.langid_model import load_identifier
 
     return load_identifier(LATIN_LANGUAGES)
