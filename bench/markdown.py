@@ -153,9 +153,11 @@ def render_markdown(results: Results, png_name: str) -> str:
         "is on (`tests/integration/test_lambda_cold_imports.py` holds this). What remains is "
         "mostly the libraries' own: the OpenAI SDK's generated types (through langchain-openai), "
         "LangSmith's run-tree types (LangChain's runnables import its tracers at import, "
-        "tracing on or off) and FastAPI's building of the routes' models; at the first request, "
-        "py3langid and numpy (the language of Latin-script text, loaded at the first such "
-        "text).",
+        "tracing on or off), SQLAlchemy, and FastAPI's building of the routes' models. The "
+        "language of Latin-script text needs neither py3langid's decompression (0.5 s) nor "
+        "NumPy at a cold start: py3langid's model is kept restricted and uncompressed in the "
+        "image (`agent/understanding/langid_model.py`), and the debate model also judges, on "
+        "its own client.",
         "",
         *_tracing_paragraph(cold),
     ]

@@ -386,9 +386,13 @@ PROFILE_READING = (
     "- **Thread hops.** SQLAlchemy is synchronous, so each of the turn's two database steps "
     "runs on a worker thread (*store, other* holds the hand-off). A pool of the store's own "
     "16 threads measured worse than the event loop's default executor (more threads "
-    "contending for the GIL), so the default stays. Most of the *thread hops* layer is "
-    "LangChain's: a synchronous callback handler on the chain (the token counter) makes "
-    "LangChain run every callback event of the run through the default executor.",
+    "contending for the GIL), so the default stays. Nothing else of a turn goes through "
+    "the executor: the token counter runs inline, and the chain's output parser picks the "
+    "reply's text on the event loop (LangChain's async parser sends it to the executor).",
+    "- **The guard.** It reads every reply: word stems are kept per word (Snowball's "
+    "pure-Python stemmer on the same topic and thesis every turn was most of it), the "
+    "language of a text is kept for the turn's other readers, and a concession phrase's "
+    "pattern runs only when the reply contains its first words.",
     "- **What the guarantees cost.** The turn lease is the *lease + window read* and *commit* "
     "layers' UPDATEs (no extra round trip: they share the transactions that read and write the "
     "messages); idempotency is the difference between the *c=1 + Idempotency-Key* column and "

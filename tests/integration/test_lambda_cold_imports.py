@@ -22,9 +22,15 @@ print(json.dumps({"modules": sorted(sys.modules),
 """
 # Modules a request never needs: the migrations (the migration function runs them), the rate
 # limiter's library while no rate limit is set, the benchmark's LangChain baseline, and what
-# only traces need while no OTLP endpoint is set (protobuf is `google.protobuf`).
+# only traces need while no OTLP endpoint is set (protobuf is `google.protobuf`). Nor, at init,
+# what only some requests need: the language model's NumPy and py3langid (not even then, with
+# the compact model made), plain httpx (the OpenAI SDK uses its fork, httpx2) and with it rich.
 NOT_AT_INIT = (
     "alembic",
+    "numpy",
+    "py3langid",
+    "httpx",
+    "rich",
     "agent.migrate",
     "limits",
     "langchain_community",
