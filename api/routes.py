@@ -3,12 +3,11 @@
 # No `from __future__ import annotations` here: FastAPI must see the request model built at runtime.
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Header, Path, Query, Request, Response
 from fastapi.security import APIKeyHeader
-from sse_starlette import EventSourceResponse
 
 from agent.bootstrap import Services
 from agent.domain import Message, TurnResult, canonical_id
@@ -19,7 +18,7 @@ from agent.use_case import DebateTurns
 from api.access import owner_of
 from api.lambda_budget import turn_budget_s
 from api.list_cursor import CURSOR_PATTERN, decode_cursor, encode_cursor
-from api.live_turns import LiveTurn, LiveTurns, run_cancellable
+from api.live_turns import Event, LiveTurn, LiveTurns, run_cancellable
 from api.problems import REQUEST_ID_HEADER, ProblemRoute, problem, problem_responses
 from api.schemas import (
     UUID_PATTERN,
@@ -143,6 +142,20 @@ def _with_links(ok: dict[int | str, Any]) -> dict[int | str, Any]:
     return ok
 
 
+class EventStream(Response):
+    """The stream routes' response class, as the OpenAPI document names it. They answer with
+    sse_starlette's EventSourceResponse, imported at the first stream: its import brings
+    uvicorn and click along, which a Lambda cold start would pay for on every request kind."""
+
+    media_type = "text/event-stream"
+
+
+def _event_source(events: AsyncIterator[Event]) -> Response:
+    from sse_starlette import EventSourceResponse
+
+    return EventSourceResponse(events, ping=15)
+
+
 def build_router(request_model: type[ChatRequestBase], *, api_keys: bool) -> APIRouter:
     guards: list[Any] = [Depends(_request_id_header)]
     if api_keys:  # declared only when the server asks for keys, so the schema tells the truth
@@ -214,7 +227,7 @@ def build_router(request_model: type[ChatRequestBase], *, api_keys: bool) -> API
             "not at all if it fails. On AWS Lambda the response is buffered and arrives in one "
             "piece."
         ),
-        response_class=EventSourceResponse,
+        response_class=EventStream,
         responses={
             200: {
                 "description": "The turn's events.",
@@ -260,7 +273,7 @@ def build_router(request_model: type[ChatRequestBase], *, api_keys: bool) -> API
         )
         # Raises (and so answers with the real status) when the turn fails before its first event.
         events = await open_turn_stream(run_turn, shape, live, running)
-        return EventSourceResponse(events, ping=15)
+        return _event_source(events)
 
     @api.get(
         "/api/conversations/{conversation_id}/stream",
@@ -276,7 +289,7 @@ def build_router(request_model: type[ChatRequestBase], *, api_keys: bool) -> API
             "runs and the last one was not streamed, or is older than 15 minutes). A first "
             "turn cannot be resumed: the conversation exists once it is stored."
         ),
-        response_class=EventSourceResponse,
+        response_class=EventStream,
         responses={
             200: {
                 "description": "The turn's events after the one given.",
@@ -328,7 +341,7 @@ def build_router(request_model: type[ChatRequestBase], *, api_keys: bool) -> API
         )
         if events is None:
             return Response(status_code=204)
-        return EventSourceResponse(events, ping=15)
+        return _event_source(events)
 
     @api.post(
         "/api/conversations/{conversation_id}/cancel",

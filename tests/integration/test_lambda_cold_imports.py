@@ -24,13 +24,17 @@ print(json.dumps({"modules": sorted(sys.modules),
 # limiter's library while no rate limit is set, the benchmark's LangChain baseline, and what
 # only traces need while no OTLP endpoint is set (protobuf is `google.protobuf`). Nor, at init,
 # what only some requests need: the language model's NumPy and py3langid (not even then, with
-# the compact model made), plain httpx (the OpenAI SDK uses its fork, httpx2) and with it rich.
+# the compact model made), plain httpx (the OpenAI SDK uses its fork, httpx2) and with it rich,
+# and the event-stream library with the uvicorn and click it imports (a stream's first request).
 NOT_AT_INIT = (
     "alembic",
     "numpy",
     "py3langid",
     "httpx",
     "rich",
+    "sse_starlette",
+    "uvicorn",
+    "click",
     "agent.migrate",
     "limits",
     "langchain_community",
