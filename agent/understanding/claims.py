@@ -586,7 +586,16 @@ _SUBORDINATORS = frozenset(
     während falls se quando sebbene benché perché mentre embora porque enquanto если когда
     хотя потому пока""".split()
 )
-_LIST_WORDS = frozenset("and or et ou y o und oder e ou и или".split())
+# "and" and "or" of each language ("o" is Spanish and Italian "or", but the Portuguese "the").
+_LIST_WORDS = {
+    "en": {"and", "or"},
+    "fr": {"et", "ou"},
+    "es": {"y", "e", "o", "u"},
+    "de": {"und", "oder"},
+    "it": {"e", "ed", "o", "oppure"},
+    "pt": {"e", "ou"},
+    "ru": {"и", "или"},
+}
 # A segment that opens with one of these is governed by the clause before it ("I doubt, that
 # …", "Il faut, pour que …", "dass", "что"); so does a German "zu" clause ("…, ein Instrument
 # zu lernen").
@@ -633,7 +642,7 @@ def _split_outside_brackets(pattern: re.Pattern[str], text: str) -> list[str]:
     return [*pieces, text[begin:]]
 
 
-def _lead_in(segment: str, following: str, colon: bool) -> bool:
+def _lead_in(segment: str, following: str, colon: bool, language: str) -> bool:
     """A lead-in to drop ("Hot take:", "Seriously,", "Good riddance,"): a few words before a
     colon, or before a comma one word or words that do not open with a function word ("In
     twenty years," is part of the claim), and not a list's first item ("Cats, dogs and …")."""
@@ -643,7 +652,7 @@ def _lead_in(segment: str, following: str, colon: bool) -> bool:
     if not colon and len(said) > 1 and said[0] in _opening_words():
         return False
     head = words(following)
-    return not set(head[: len(head) // 2 + 1]) & _LIST_WORDS
+    return not set(head[: len(head) // 2 + 1]) & _LIST_WORDS[language]
 
 
 def _governed(segment: str, language: str) -> bool:
@@ -732,9 +741,9 @@ def core_clause(claim: str, language: str) -> str:
         # No verb the lists know ("Good riddance, phones wreck kids' attention spans"): only a
         # lead-in comes off.
         rest = claim[claim.index(segments[1], len(segments[0])) :]
-        lead_in = _lead_in(segments[0], segments[1], colon) and len(words(rest)) >= 3
+        lead_in = _lead_in(segments[0], segments[1], colon, language) and len(words(rest)) >= 3
         return rest.strip() if lead_in and not _governed(segments[1], language) else claim
-    start = 1 if (with_verb[0] == 1 and _lead_in(segments[0], segments[1], colon)) else 0
+    start = 1 if (with_verb[0] == 1 and _lead_in(segments[0], segments[1], colon, language)) else 0
     if start and _governed(segments[1], language):
         start = 0  # "Докажи мне, что X": what governs X is no lead-in
     last = max(with_verb[0], start)

@@ -67,7 +67,7 @@ GRAMMARS: dict[str, Grammar] = {
         verbs=frozenset(
             "es son era eran será serán está están debe deben debería deberían puede pueden "
             "podría va van tiene tienen hay hace hacen vale merece necesita necesitan ha han "
-            "había habían".split()
+            "había habían fue fueron".split()
         ),
         negated=re.compile(r"\b(?:no|nunca|jamás)\s+", re.I),
         rather="Mejor {a} que {b}",
@@ -106,7 +106,7 @@ GRAMMARS: dict[str, Grammar] = {
         ),
         verbs=frozenset(
             "è sono era erano sarà saranno deve devono dovrebbe dovrebbero può possono ha "
-            "hanno fa fanno vale merita".split()
+            "hanno fa fanno vale merita fu furono".split()
         ),
         negated=re.compile(r"\b(?:non|mai)\s+", re.I),
         rather="Meglio {a} che {b}",
@@ -126,7 +126,7 @@ GRAMMARS: dict[str, Grammar] = {
         ),
         verbs=frozenset(
             "é são era eram será serão está estão deve devem deveria deveriam pode podem vai "
-            "vão tem têm faz fazem vale merece".split()
+            "vão tem têm faz fazem vale merece foi foram".split()
         ),
         negated=re.compile(r"\b(?:não|nunca|jamais)\s+", re.I),
         rather="Melhor {a} do que {b}",
@@ -147,7 +147,7 @@ GRAMMARS: dict[str, Grammar] = {
         ),
         verbs=frozenset(
             "лучше хуже должен должна должно должны нужно надо можно следует стоит является "
-            "являются будет будут может могут есть".split()
+            "являются будет будут может могут есть был была было были".split()
         ),
         negated=re.compile(r"(?<!\w)(?:никогда\s+не|не)\s+", re.I),
         rather="{a} лучше, чем {b}",
@@ -205,6 +205,8 @@ def negate_single_verb(claim: str, language: str) -> str | None:
     its negation taken out, or one put in."""
     grammar = GRAMMARS[language]
     found = [m for v in grammar.verbs for m in re.finditer(_WORD.format(re.escape(v)), claim, re.I)]
+    # Inside a sentence, a capital marks a name that spells like a verb ("São Paulo").
+    found = [m for m in found if m.start() == 0 or not m.group(0)[0].isupper()]
     if len(found) != 1:
         return None
     negated = grammar.negated.search(claim)

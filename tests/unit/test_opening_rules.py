@@ -605,6 +605,26 @@ def test_a_claim_about_you_the_bot_fixes_no_side_in_any_language(
         # a verdict on someone else, before a colon, sets the scene for the claim
         ("Mon prof d'histoire a raison : les devoirs à la maison ne servent à rien.",
          "Il est faux de dire que les devoirs à la maison ne servent à rien."),
+        # a sentence adverb before a Portuguese claim: "o" is its article, not "or"
+        ("Obviamente, os professores deveriam ganhar mais.",
+         "Os professores não deveriam ganhar mais."),
+        # the past of the copula is a known verb
+        ("La Transición fue un modelo para otros países.",
+         "La Transición no fue un modelo para otros países."),
+        ("Советский Союз был великой страной.", "Советский Союз не был великой страной."),
+        # where "I" is dropped, a first sentence opening with a verb in its form is background
+        ("Vivo en Barcelona desde hace diez años. El turismo masivo está destruyendo la ciudad.",
+         "El turismo masivo no está destruyendo la ciudad."),
+        ("Abito a Milano da dieci anni. Gli affitti sono diventati insostenibili.",
+         "Gli affitti non sono diventati insostenibili."),
+        ("Работаю программистом восемь лет. Удалённая работа лучше офиса.",
+         "Удалённая работа не лучше офиса."),
+        # a capital inside a sentence is a name, not a verb ("São Paulo")
+        ("Moro em São Paulo há oito anos. O metrô da cidade é caro demais.",
+         "O metrô da cidade não é caro demais."),
+        # Italian "I" is the plural article
+        ("I social network fanno più male che bene.",
+         "I social network non fanno più male che bene."),
     ],
 )  # fmt: skip
 def test_kinds_of_opening_read_in_every_language(message: str, thesis: str) -> None:
