@@ -492,6 +492,9 @@ def _direct_english(claim: str) -> str | None:
     elif set(low) & _EN_NEGATIONS:
         return None  # a negation elsewhere ("No one should ..."): not provably safe
     else:
+        degree = other.INTENSIFIERS["en"].split()
+        while len(tokens) > i + 2 and low[i + 1] in degree:  # "is not overrated", not "not so"
+            del tokens[i + 1], low[i + 1]
         tokens.insert(i + 1, "not")
     return " ".join(tokens)
 

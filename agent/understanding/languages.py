@@ -216,6 +216,8 @@ def negate_single_verb(claim: str, language: str) -> str | None:
         return claim[: negated.start()] + claim[negated.end() :]
     verb = found[0]
     before, word, after = claim[: verb.start()], verb.group(0), claim[verb.end() :]
+    before = _INTENSIFIER_BEFORE[language].sub("", before)
+    after = _INTENSIFIER_AFTER[language].sub(r"\1", after)
     if language == "ru" and _RUSSIAN_MODAL_INFINITIVE.match(f"{word}{after}"):
         return None  # "нужно отменить" -> "не нужно отменять": the aspect changes too
     if grammar.negate == "french":
@@ -228,6 +230,28 @@ def negate_single_verb(claim: str, language: str) -> str | None:
     if language == "de" and indefinite:  # "nicht ein Fehler" is "kein Fehler"
         return f"{before}{word} k{indefinite.group(1).lower()}{after[indefinite.end() :]}"
     return f"{before}{word} {particle}{after}"
+
+
+# Words of degree next to the verb ("molto peggio", "total überbezahlt", "намного лучше"): the
+# opposite of "X is totally overpaid" is "X is not overpaid", not "not totally overpaid". "Too"
+# stays: the opposite of "too expensive" is "not too expensive".
+INTENSIFIERS = {
+    "en": "very really so totally completely absolutely way extremely already",
+    "fr": "très vraiment tellement totalement complètement absolument déjà",
+    "es": "muy realmente tan totalmente completamente absolutamente",
+    "de": "sehr wirklich total völlig absolut echt extrem längst schon",
+    "it": "molto davvero così totalmente completamente assolutamente ormai proprio già",
+    "pt": "muito realmente tão totalmente completamente absolutamente",
+    "ru": "очень совсем абсолютно совершенно намного гораздо уже",
+}
+_INTENSIFIER_AFTER = {
+    language: re.compile(rf"^(\s+)(?:(?:{'|'.join(said.split())})\s+)+", re.I)
+    for language, said in INTENSIFIERS.items()
+}
+_INTENSIFIER_BEFORE = {
+    language: re.compile(rf"(?<!\w)(?:{'|'.join(said.split())})\s+$", re.I)
+    for language, said in INTENSIFIERS.items()
+}
 
 
 _GERMAN_PRONOUNS = frozenset("man es er sie wir ihr du ich das dies".split())

@@ -622,6 +622,13 @@ def test_a_claim_about_you_the_bot_fixes_no_side_in_any_language(
         # a capital inside a sentence is a name, not a verb ("São Paulo")
         ("Moro em São Paulo há oito anos. O metrô da cidade é caro demais.",
          "O metrô da cidade não é caro demais."),
+        # the opposite of "totally overpaid" is "not overpaid"; "too" stays
+        ("Profifußballer sind total überbezahlt.", "Profifußballer sind nicht überbezahlt."),
+        ("Il calcio italiano è ormai molto peggio della Premier League.",
+         "Il calcio italiano non è peggio della Premier League."),
+        ("Отдых на даче намного лучше моря.", "Отдых на даче не лучше моря."),
+        ("Remote work is really bad for juniors.", "Remote work is not bad for juniors."),
+        ("Les trains sont trop chers.", "Les trains ne sont pas trop chers."),
         # Italian "I" is the plural article
         ("I social network fanno più male che bene.",
          "I social network non fanno più male che bene."),
