@@ -324,7 +324,10 @@ def main_clause_order(clause: str, language: str, *, verb_final: bool = False) -
     if len(tokens) < 2:
         return clause
     verb = _first_verb(head, GRAMMARS["de"].verbs)
-    if verb is not None:
+    index: int | None = None
+    if verb_final and tokens[-1].lower() in GRAMMARS["de"].verbs:
+        index = len(tokens) - 1  # "… abgeschafft werden sollten": the last verb is the finite one
+    elif verb is not None:
         index = next((i for i, t in enumerate(tokens) if t.lower() == verb.group(0).lower()), None)
     else:
         index = len(tokens) - 1 if verb_final and len(tokens) >= 3 else None
