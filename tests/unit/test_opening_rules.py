@@ -629,6 +629,20 @@ def test_a_claim_about_you_the_bot_fixes_no_side_in_any_language(
         ("Отдых на даче намного лучше моря.", "Отдых на даче не лучше моря."),
         ("Remote work is really bad for juniors.", "Remote work is not bad for juniors."),
         ("Les trains sont trop chers.", "Les trains ne sont pas trop chers."),
+        # the speaker's own framing, read from its shape, comes off in every language
+        ("To me, the Olympics are a waste of public money.",
+         "The Olympics are not a waste of public money."),
+        ("Il me semble que les zoos sont cruels.", "Les zoos ne sont pas cruels."),
+        ("Para mí, el cine español es el mejor de Europa.",
+         "El cine español no es el mejor de Europa."),
+        ("Mi sembra che gli zoo siano crudeli.", "Gli zoo non sono crudeli."),
+        ("Считаю, что школьная форма нужна.", "Неверно, что школьная форма нужна."),
+        # ... but not someone else's: "Mi madre dice que X" is no framing of the speaker's
+        ("Mi madre dice que los zoológicos son crueles. Tiene razón.",
+         "Los zoológicos no son crueles."),
+        # in a German "dass" clause, the last of a cluster of verbs is the finite one
+        ("Ich glaube, dass Hausaufgaben abgeschafft werden sollten.",
+         "Die Behauptung „Hausaufgaben sollten abgeschafft werden“ ist falsch."),
         # Italian "I" is the plural article
         ("I social network fanno più male che bene.",
          "I social network non fanno più male che bene."),
