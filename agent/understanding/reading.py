@@ -22,7 +22,7 @@ from agent.domain import Stance
 from agent.understanding import claims
 from agent.understanding import english as en
 from agent.understanding import languages as other
-from agent.understanding.language import detect_language, words
+from agent.understanding.language import detect_language, function_words, words
 from agent.understanding.text import (
     about_the_bot,
     addresses_the_bot,
@@ -229,6 +229,13 @@ def _reading(
         return OpeningReading(kind, None, language)
     if not re.search(r"[^\W\d_]{3}|[A-Z]{2}", topic or thesis):
         return OpeningReading(OpeningKind.UNCLEAR, None, language)  # "x", "42"
+    named = topic if kind == OpeningKind.TOPIC else thesis
+    if (
+        kind in {OpeningKind.TOPIC, OpeningKind.QUESTION}
+        and not set(words(named)) - function_words()
+    ):
+        # Function words only name nothing: "e quindi?", "Und jetzt?", "¿Y eso qué?".
+        return OpeningReading(OpeningKind.UNCLEAR, None, language)
     sentence = as_sentence(thesis)
     opposite = as_sentence(antithesis or claims.oppose(clean(thesis), language))
     if thesis_problem(sentence) or len(sentences(opposite)) > 1:

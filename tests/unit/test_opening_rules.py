@@ -194,6 +194,10 @@ def test_instructions_next_to_a_real_claim_are_dropped_and_the_claim_read() -> N
         ("Why is the sky blue?", "en"),
         ("Tell me something interesting.", "en"),
         ("x", "en"),
+        # function words only name nothing to debate
+        ("¿Y eso qué?", "es"),
+        ("Und jetzt?", "de"),
+        ("Et maintenant ?", "fr"),
     ],
 )
 def test_when_the_rules_cannot_tell_the_bot_asks_for_a_side(message: str, language: str) -> None:
