@@ -492,6 +492,9 @@ def _direct_english(claim: str) -> str | None:
     elif set(low) & _EN_NEGATIONS:
         return None  # a negation elsewhere ("No one should ..."): not provably safe
     else:
+        degree = other.INTENSIFIERS["en"].split()
+        while len(tokens) > i + 2 and low[i + 1] in degree:  # "is not overrated", not "not so"
+            del tokens[i + 1], low[i + 1]
         tokens.insert(i + 1, "not")
     return " ".join(tokens)
 
@@ -572,7 +575,54 @@ def _marked(text: str, rules: ClaimGrammar, language: str) -> Opinion | None:
         rest = text[opinion.end() :].strip()
         # Markers come in runs ("Honestly, I think …"): the innermost one decides.
         return opinion_in(rest, language) or Opinion(rest, denied=False)
-    return None
+    framed_by_speaker = _speaker_framing(text, language)
+    return Opinion(framed_by_speaker, denied=False) if framed_by_speaker else None
+
+
+# A speaker's framing ends with a comma, "that" or its kin, or both.
+_FRAMING = re.compile(
+    r"^(?P<lead>[^,;:.!?\"«»“”]{1,50}?)(?P<end>\s*,\s*(?:(?:that|que|che|dass|что)\s+)?|"
+    r"\s+(?:that|que|che|dass|что)\s+|\s+qu['’])(?P<c>.+)$",
+    re.I | re.S,
+)
+_NEGATIONS = frozenset(
+    "not no non pas nicht nie kein не нет não ne n nunca jamais mai never".split()
+)
+_POSSESSIVES = {
+    "en": {"my"},
+    "fr": {"mon", "ma", "mes"},
+    "es": {"mi", "mis"},
+    "de": {"mein", "meine"},
+    "it": {"mio", "mia", "miei", "mie"},
+    "pt": {"meu", "minha", "meus", "minhas"},
+    "ru": {"мой", "моя", "моё", "мои"},
+}
+# The first person singular of the present where "I" is dropped ("Considero que", "Считаю").
+_FIRST_PERSON_ENDINGS = {"es": ("o",), "it": ("o",), "pt": ("o",), "ru": ("ю", "у")}
+
+
+def _speaker_framing(text: str, language: str) -> str | None:
+    """The claim after the speaker's own framing of it, read from its shape: a few words about
+    the speaker with at most one other content word, then a comma or "that" ("To me, X", "Para
+    mí, X", "Me parece que X", "Considero que X", "Il me semble que X", "Считаю, что X"). Not a
+    negated framing ("Non mi sembra che X"), nor someone else's ("Mi madre dice que X")."""
+    found = _FRAMING.match(text)
+    if found is None or not found["c"].strip():
+        return None
+    said = [part for word in words(found["lead"]) for part in re.split(r"['’]", word) if part]
+    endings = _FIRST_PERSON_ENDINGS.get(language, ())
+    first_person = bool(set(said) & _SPEAKER) or (bool(endings) and said[0].endswith(endings))
+    if not said or len(said) > 5 or not first_person or set(said) & _NEGATIONS:
+        return None
+    if said[0] in _POSSESSIVES.get(language, ()):
+        return None  # "Mi madre dice que …", "My mom thinks that …": someone else's view
+    # A comma alone ends a framing with no verb ("To me,", "По моему мнению,") that opens with
+    # a function word ("My dog, I think, …" opens with its subject).
+    comma_alone = found["end"].strip() == ","
+    if comma_alone and (said[0] in _SPEAKER or _has_verb(found["lead"], language)):
+        return None
+    content = [w for w in said if w not in _opening_words() and w not in _SPEAKER]
+    return found["c"].strip() if len(content) <= 1 else None
 
 
 # Where a clause can end inside a sentence: a comma, semicolon or colon, or a dash between
@@ -586,7 +636,16 @@ _SUBORDINATORS = frozenset(
     während falls se quando sebbene benché perché mentre embora porque enquanto если когда
     хотя потому пока""".split()
 )
-_LIST_WORDS = frozenset("and or et ou y o und oder e ou и или".split())
+# "and" and "or" of each language ("o" is Spanish and Italian "or", but the Portuguese "the").
+_LIST_WORDS = {
+    "en": {"and", "or"},
+    "fr": {"et", "ou"},
+    "es": {"y", "e", "o", "u"},
+    "de": {"und", "oder"},
+    "it": {"e", "ed", "o", "oppure"},
+    "pt": {"e", "ou"},
+    "ru": {"и", "или"},
+}
 # A segment that opens with one of these is governed by the clause before it ("I doubt, that
 # …", "Il faut, pour que …", "dass", "что"); so does a German "zu" clause ("…, ein Instrument
 # zu lernen").
@@ -609,8 +668,8 @@ def _opening_words() -> frozenset[str]:
 # The speaker, in every language read: a segment with one of these is about the user. (French
 # "ma" and "mes" are left out: Italian "ma" is "but", Spanish "mes" is "month".)
 _SPEAKER = frozenset(
-    "i me my je j moi mon yo mi mis ich mich mir mein meine io mio mia eu meu minha "
-    "я меня мне мой моя мои".split()
+    "i me my je j moi mon yo mi mí mis ich mich mir mein meine meiner meines io mio mia eu "
+    "meu minha mim я меня мне мой моя мои моему моей".split()
 )
 
 
@@ -633,7 +692,7 @@ def _split_outside_brackets(pattern: re.Pattern[str], text: str) -> list[str]:
     return [*pieces, text[begin:]]
 
 
-def _lead_in(segment: str, following: str, colon: bool) -> bool:
+def _lead_in(segment: str, following: str, colon: bool, language: str) -> bool:
     """A lead-in to drop ("Hot take:", "Seriously,", "Good riddance,"): a few words before a
     colon, or before a comma one word or words that do not open with a function word ("In
     twenty years," is part of the claim), and not a list's first item ("Cats, dogs and …")."""
@@ -643,7 +702,7 @@ def _lead_in(segment: str, following: str, colon: bool) -> bool:
     if not colon and len(said) > 1 and said[0] in _opening_words():
         return False
     head = words(following)
-    return not set(head[: len(head) // 2 + 1]) & _LIST_WORDS
+    return not set(head[: len(head) // 2 + 1]) & _LIST_WORDS[language]
 
 
 def _governed(segment: str, language: str) -> bool:
@@ -732,9 +791,9 @@ def core_clause(claim: str, language: str) -> str:
         # No verb the lists know ("Good riddance, phones wreck kids' attention spans"): only a
         # lead-in comes off.
         rest = claim[claim.index(segments[1], len(segments[0])) :]
-        lead_in = _lead_in(segments[0], segments[1], colon) and len(words(rest)) >= 3
+        lead_in = _lead_in(segments[0], segments[1], colon, language) and len(words(rest)) >= 3
         return rest.strip() if lead_in and not _governed(segments[1], language) else claim
-    start = 1 if (with_verb[0] == 1 and _lead_in(segments[0], segments[1], colon)) else 0
+    start = 1 if (with_verb[0] == 1 and _lead_in(segments[0], segments[1], colon, language)) else 0
     if start and _governed(segments[1], language):
         start = 0  # "Докажи мне, что X": what governs X is no lead-in
     last = max(with_verb[0], start)

@@ -67,7 +67,7 @@ GRAMMARS: dict[str, Grammar] = {
         verbs=frozenset(
             "es son era eran será serán está están debe deben debería deberían puede pueden "
             "podría va van tiene tienen hay hace hacen vale merece necesita necesitan ha han "
-            "había habían".split()
+            "había habían fue fueron".split()
         ),
         negated=re.compile(r"\b(?:no|nunca|jamás)\s+", re.I),
         rather="Mejor {a} que {b}",
@@ -106,7 +106,7 @@ GRAMMARS: dict[str, Grammar] = {
         ),
         verbs=frozenset(
             "è sono era erano sarà saranno deve devono dovrebbe dovrebbero può possono ha "
-            "hanno fa fanno vale merita".split()
+            "hanno fa fanno vale merita fu furono".split()
         ),
         negated=re.compile(r"\b(?:non|mai)\s+", re.I),
         rather="Meglio {a} che {b}",
@@ -126,7 +126,7 @@ GRAMMARS: dict[str, Grammar] = {
         ),
         verbs=frozenset(
             "é são era eram será serão está estão deve devem deveria deveriam pode podem vai "
-            "vão tem têm faz fazem vale merece".split()
+            "vão tem têm faz fazem vale merece foi foram".split()
         ),
         negated=re.compile(r"\b(?:não|nunca|jamais)\s+", re.I),
         rather="Melhor {a} do que {b}",
@@ -147,7 +147,7 @@ GRAMMARS: dict[str, Grammar] = {
         ),
         verbs=frozenset(
             "лучше хуже должен должна должно должны нужно надо можно следует стоит является "
-            "являются будет будут может могут есть".split()
+            "являются будет будут может могут есть был была было были".split()
         ),
         negated=re.compile(r"(?<!\w)(?:никогда\s+не|не)\s+", re.I),
         rather="{a} лучше, чем {b}",
@@ -205,6 +205,8 @@ def negate_single_verb(claim: str, language: str) -> str | None:
     its negation taken out, or one put in."""
     grammar = GRAMMARS[language]
     found = [m for v in grammar.verbs for m in re.finditer(_WORD.format(re.escape(v)), claim, re.I)]
+    # Inside a sentence, a capital marks a name that spells like a verb ("São Paulo").
+    found = [m for m in found if m.start() == 0 or not m.group(0)[0].isupper()]
     if len(found) != 1:
         return None
     negated = grammar.negated.search(claim)
@@ -214,6 +216,8 @@ def negate_single_verb(claim: str, language: str) -> str | None:
         return claim[: negated.start()] + claim[negated.end() :]
     verb = found[0]
     before, word, after = claim[: verb.start()], verb.group(0), claim[verb.end() :]
+    before = _INTENSIFIER_BEFORE[language].sub("", before)
+    after = _INTENSIFIER_AFTER[language].sub(r"\1", after)
     if language == "ru" and _RUSSIAN_MODAL_INFINITIVE.match(f"{word}{after}"):
         return None  # "нужно отменить" -> "не нужно отменять": the aspect changes too
     if grammar.negate == "french":
@@ -226,6 +230,28 @@ def negate_single_verb(claim: str, language: str) -> str | None:
     if language == "de" and indefinite:  # "nicht ein Fehler" is "kein Fehler"
         return f"{before}{word} k{indefinite.group(1).lower()}{after[indefinite.end() :]}"
     return f"{before}{word} {particle}{after}"
+
+
+# Words of degree next to the verb ("molto peggio", "total überbezahlt", "намного лучше"): the
+# opposite of "X is totally overpaid" is "X is not overpaid", not "not totally overpaid". "Too"
+# stays: the opposite of "too expensive" is "not too expensive".
+INTENSIFIERS = {
+    "en": "very really so totally completely absolutely way extremely already",
+    "fr": "très vraiment tellement totalement complètement absolument déjà",
+    "es": "muy realmente tan totalmente completamente absolutamente",
+    "de": "sehr wirklich total völlig absolut echt extrem längst schon",
+    "it": "molto davvero così totalmente completamente assolutamente ormai proprio già",
+    "pt": "muito realmente tão totalmente completamente absolutamente",
+    "ru": "очень совсем абсолютно совершенно намного гораздо уже",
+}
+_INTENSIFIER_AFTER = {
+    language: re.compile(rf"^(\s+)(?:(?:{'|'.join(said.split())})\s+)+", re.I)
+    for language, said in INTENSIFIERS.items()
+}
+_INTENSIFIER_BEFORE = {
+    language: re.compile(rf"(?<!\w)(?:{'|'.join(said.split())})\s+$", re.I)
+    for language, said in INTENSIFIERS.items()
+}
 
 
 _GERMAN_PRONOUNS = frozenset("man es er sie wir ihr du ich das dies".split())
@@ -298,7 +324,10 @@ def main_clause_order(clause: str, language: str, *, verb_final: bool = False) -
     if len(tokens) < 2:
         return clause
     verb = _first_verb(head, GRAMMARS["de"].verbs)
-    if verb is not None:
+    index: int | None = None
+    if verb_final and tokens[-1].lower() in GRAMMARS["de"].verbs:
+        index = len(tokens) - 1  # "… abgeschafft werden sollten": the last verb is the finite one
+    elif verb is not None:
         index = next((i for i, t in enumerate(tokens) if t.lower() == verb.group(0).lower()), None)
     else:
         index = len(tokens) - 1 if verb_final and len(tokens) >= 3 else None

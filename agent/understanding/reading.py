@@ -22,7 +22,7 @@ from agent.domain import Stance
 from agent.understanding import claims
 from agent.understanding import english as en
 from agent.understanding import languages as other
-from agent.understanding.language import detect_language, words
+from agent.understanding.language import detect_language, function_words, words
 from agent.understanding.text import (
     about_the_bot,
     addresses_the_bot,
@@ -229,6 +229,13 @@ def _reading(
         return OpeningReading(kind, None, language)
     if not re.search(r"[^\W\d_]{3}|[A-Z]{2}", topic or thesis):
         return OpeningReading(OpeningKind.UNCLEAR, None, language)  # "x", "42"
+    named = topic if kind == OpeningKind.TOPIC else thesis
+    if (
+        kind in {OpeningKind.TOPIC, OpeningKind.QUESTION}
+        and not set(words(named)) - function_words()
+    ):
+        # Function words only name nothing: "e quindi?", "Und jetzt?", "¿Y eso qué?".
+        return OpeningReading(OpeningKind.UNCLEAR, None, language)
     sentence = as_sentence(thesis)
     opposite = as_sentence(antithesis or claims.oppose(clean(thesis), language))
     if thesis_problem(sentence) or len(sentences(opposite)) > 1:
@@ -373,6 +380,36 @@ _FIRST_PERSON = re.compile(
 )
 
 
+def _first_person(text: str, language: str) -> bool:
+    """Whether `text` opens with "I", "we", "my"... (Italian "I" is "the": "I telefoni …")."""
+    found = _FIRST_PERSON.match(text)
+    return found is not None and not (language == "it" and found.group(0).lower() == "i")
+
+
+# Spanish, Italian, Portuguese and Russian drop "I": the first person singular of the present
+# ends in -o ("Trabajo", "Vivo", "Ho", "Moro"; Portuguese also "Dou", "Estou"), in Russian in
+# its own two vowels ("Живу", "Работаю"). An article after the word makes it no verb: "Solo
+# los ricos …".
+_FIRST_PERSON_VERB = {
+    "es": (("o",), frozenset("el la los las un una unos unas".split())),
+    "it": (("o",), frozenset("il lo la i gli le un uno una".split())),
+    "pt": (("o", "ou"), frozenset("o a os as um uma uns umas".split())),
+    "ru": (("у", "ю"), frozenset()),
+}
+
+
+def _about_the_speaker(sentence: str, language: str) -> bool:
+    """Whether a sentence opens with "I" or, where "I" is dropped, with a verb in its form
+    ("Llevo tres años en Madrid."): background, not the view."""
+    if _first_person(sentence, language):
+        return True
+    if language not in _FIRST_PERSON_VERB:
+        return False
+    endings, articles = _FIRST_PERSON_VERB[language]
+    first, second = [*words(sentence), "", ""][:2]
+    return first.endswith(endings) and second not in articles and not _has_verb(second, language)
+
+
 def _context_first(text: str, language: str) -> tuple[str, str]:
     """(topic, the rest) of a message that sets the scene before it says anything to debate:
     a first sentence naming the topic ("Let's talk about cruise ships.", "Football."), first-
@@ -386,18 +423,18 @@ def _context_first(text: str, language: str) -> tuple[str, str]:
         if talk:
             topic, found = _talked_about(talk["t"], language), found[1:]
         elif (
+            _about_the_speaker(first, language)
+            and not _says_something(first, language)
+            and not addresses_the_bot(first, language)  # "I want you to argue for X."
+        ):
+            found = found[1:]
+        elif (
             not first.endswith("?")
             and len(words(first)) <= 4
             and not _has_verb(first, language)
             and _comparison_sides(first, language) is None
         ):
             topic, found = clean(_TOPIC_PREFIX.sub("", first)), found[1:]
-        elif (
-            _FIRST_PERSON.match(first)
-            and not _says_something(first, language)
-            and not addresses_the_bot(first, language)  # "I want you to argue for X."
-        ):
-            found = found[1:]
         elif last.endswith("?") and len(words(last)) <= 6 and addresses_the_bot(last, language):
             found = found[:-1]
         else:
@@ -641,8 +678,8 @@ def _question(rest: str, language: str) -> OpeningReading | None:
     if first_word in en.AUXILIARIES or first_word.endswith("n't"):
         first_option = re.sub(r"\s+or\s+.+$", "", question, flags=re.I)
         answer = en.answer_yes(first_option)
-        if answer is None:
-            answer = f"The answer to the question \u201c{question}?\u201d is yes"
+        if answer is None:  # its subject and verb cannot be told apart: no side to say yes to
+            return OpeningReading(OpeningKind.UNCLEAR, None, language)
         return _reading(OpeningKind.QUESTION, language, question + "?", answer)
     if en.has_verb(question):  # a statement said as a question: the bot says yes
         return _reading(OpeningKind.QUESTION, language, question + "?", question)
@@ -772,7 +809,7 @@ def _claim(rest: str, topic: str, language: str) -> OpeningReading:
         return OpeningReading(OpeningKind.INSTRUCTION, None, language)
     # An opinion marker or a tag question says a claim follows, known verb or not.
     asserted = tagged is not None or (opinion is not None and language != "en")
-    said_as_sentence = rest.strip().endswith((".", "!")) and not _FIRST_PERSON.match(claim)
+    said_as_sentence = rest.strip().endswith((".", "!")) and not _first_person(claim, language)
     # A statement made as a sentence is a claim, known verb or not ("Phones wreck attention
     # spans."; Russian needs no verb at all: "Сериалы скучные."); its opposite is then the
     # general negation.
@@ -784,7 +821,7 @@ def _claim(rest: str, topic: str, language: str) -> OpeningReading:
     if language != "en":
         if _SECOND_PERSON_START.match(claim):
             return unclear  # "você defende X", "Du bist …": about the bot, as "you …" in English
-        about_nothing = _FIRST_PERSON.match(claim) or _demonstrative_subject(claim, language)
+        about_nothing = _first_person(claim, language) or _demonstrative_subject(claim, language)
         if about_nothing and not asserted and claims.framed(claim, language) is None:
             return unclear  # "je sais pas trop", "Das hat Spaß gemacht": nothing to debate
         if not asserted and not statement and not other.is_claim(claim, language):

@@ -194,6 +194,12 @@ def test_instructions_next_to_a_real_claim_are_dropped_and_the_claim_read() -> N
         ("Why is the sky blue?", "en"),
         ("Tell me something interesting.", "en"),
         ("x", "en"),
+        # function words only name nothing to debate
+        ("¿Y eso qué?", "es"),
+        ("Und jetzt?", "de"),
+        ("Et maintenant ?", "fr"),
+        # a yes/no question whose subject and verb cannot be told apart has no side to say yes to
+        ("Didn't the Romans invent concrete?", "en"),
     ],
 )
 def test_when_the_rules_cannot_tell_the_bot_asks_for_a_side(message: str, language: str) -> None:
@@ -605,6 +611,47 @@ def test_a_claim_about_you_the_bot_fixes_no_side_in_any_language(
         # a verdict on someone else, before a colon, sets the scene for the claim
         ("Mon prof d'histoire a raison : les devoirs à la maison ne servent à rien.",
          "Il est faux de dire que les devoirs à la maison ne servent à rien."),
+        # a sentence adverb before a Portuguese claim: "o" is its article, not "or"
+        ("Obviamente, os professores deveriam ganhar mais.",
+         "Os professores não deveriam ganhar mais."),
+        # the past of the copula is a known verb
+        ("La Transición fue un modelo para otros países.",
+         "La Transición no fue un modelo para otros países."),
+        ("Советский Союз был великой страной.", "Советский Союз не был великой страной."),
+        # where "I" is dropped, a first sentence opening with a verb in its form is background
+        ("Vivo en Barcelona desde hace diez años. El turismo masivo está destruyendo la ciudad.",
+         "El turismo masivo no está destruyendo la ciudad."),
+        ("Abito a Milano da dieci anni. Gli affitti sono diventati insostenibili.",
+         "Gli affitti non sono diventati insostenibili."),
+        ("Работаю программистом восемь лет. Удалённая работа лучше офиса.",
+         "Удалённая работа не лучше офиса."),
+        # a capital inside a sentence is a name, not a verb ("São Paulo")
+        ("Moro em São Paulo há oito anos. O metrô da cidade é caro demais.",
+         "O metrô da cidade não é caro demais."),
+        # the opposite of "totally overpaid" is "not overpaid"; "too" stays
+        ("Profifußballer sind total überbezahlt.", "Profifußballer sind nicht überbezahlt."),
+        ("Il calcio italiano è ormai molto peggio della Premier League.",
+         "Il calcio italiano non è peggio della Premier League."),
+        ("Отдых на даче намного лучше моря.", "Отдых на даче не лучше моря."),
+        ("Remote work is really bad for juniors.", "Remote work is not bad for juniors."),
+        ("Les trains sont trop chers.", "Les trains ne sont pas trop chers."),
+        # the speaker's own framing, read from its shape, comes off in every language
+        ("To me, the Olympics are a waste of public money.",
+         "The Olympics are not a waste of public money."),
+        ("Il me semble que les zoos sont cruels.", "Les zoos ne sont pas cruels."),
+        ("Para mí, el cine español es el mejor de Europa.",
+         "El cine español no es el mejor de Europa."),
+        ("Mi sembra che gli zoo siano crudeli.", "Gli zoo non sono crudeli."),
+        ("Считаю, что школьная форма нужна.", "Неверно, что школьная форма нужна."),
+        # ... but not someone else's: "Mi madre dice que X" is no framing of the speaker's
+        ("Mi madre dice que los zoológicos son crueles. Tiene razón.",
+         "Los zoológicos no son crueles."),
+        # in a German "dass" clause, the last of a cluster of verbs is the finite one
+        ("Ich glaube, dass Hausaufgaben abgeschafft werden sollten.",
+         "Die Behauptung „Hausaufgaben sollten abgeschafft werden“ ist falsch."),
+        # Italian "I" is the plural article
+        ("I social network fanno più male che bene.",
+         "I social network non fanno più male che bene."),
     ],
 )  # fmt: skip
 def test_kinds_of_opening_read_in_every_language(message: str, thesis: str) -> None:
