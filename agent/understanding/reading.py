@@ -678,8 +678,8 @@ def _question(rest: str, language: str) -> OpeningReading | None:
     if first_word in en.AUXILIARIES or first_word.endswith("n't"):
         first_option = re.sub(r"\s+or\s+.+$", "", question, flags=re.I)
         answer = en.answer_yes(first_option)
-        if answer is None:  # its subject and verb cannot be told apart: no side to say yes to
-            return OpeningReading(OpeningKind.UNCLEAR, None, language)
+        if answer is None:
+            answer = f"The answer to the question \u201c{question}?\u201d is yes"
         return _reading(OpeningKind.QUESTION, language, question + "?", answer)
     if en.has_verb(question):  # a statement said as a question: the bot says yes
         return _reading(OpeningKind.QUESTION, language, question + "?", question)

@@ -198,8 +198,6 @@ def test_instructions_next_to_a_real_claim_are_dropped_and_the_claim_read() -> N
         ("¿Y eso qué?", "es"),
         ("Und jetzt?", "de"),
         ("Et maintenant ?", "fr"),
-        # a yes/no question whose subject and verb cannot be told apart has no side to say yes to
-        ("Didn't the Romans invent concrete?", "en"),
     ],
 )
 def test_when_the_rules_cannot_tell_the_bot_asks_for_a_side(message: str, language: str) -> None:
