@@ -221,8 +221,7 @@ def negate_single_verb(claim: str, language: str) -> str | None:
     if language == "ru" and _RUSSIAN_MODAL_INFINITIVE.match(f"{word}{after}"):
         return None  # "нужно отменить" -> "не нужно отменять": the aspect changes too
     if grammar.negate == "french":
-        particle = "n'" if _VOWEL_START.match(word) else "ne "
-        return f"{before}{particle}{word} pas{after}"
+        return _french_negation(before, word, after)
     where, particle = grammar.negate.split(":")
     if where == "before":
         return f"{before}{particle} {word}{after}"
@@ -230,6 +229,28 @@ def negate_single_verb(claim: str, language: str) -> str | None:
     if language == "de" and indefinite:  # "nicht ein Fehler" is "kein Fehler"
         return f"{before}{word} k{indefinite.group(1).lower()}{after[indefinite.end() :]}"
     return f"{before}{word} {particle}{after}"
+
+
+# French puts "ne" before the object pronouns in front of the verb ("il n'y a pas", "on ne le
+# dit pas", "il ne s'est pas trompé"), and an elided subject pronoun takes its full form
+# ("c'est" -> "ce n'est pas", "j'ai" -> "je n'ai pas").
+_FRENCH_CLITICS = re.compile(
+    r"(?P<subject>(?<!\w)[cj]['’])?"
+    r"(?P<objects>(?:(?<!\w)(?:[mtsl]['’]|(?:me|te|se|le|la|les|lui|leur|y|en)\s+))*)$",
+    re.I,
+)
+
+
+def _french_negation(before: str, word: str, after: str) -> str:
+    found = _FRENCH_CLITICS.search(before)
+    assert found is not None  # every part of the pattern is optional
+    head, objects = before[: found.start()], found["objects"]
+    if found["subject"]:
+        full = {"c": "ce ", "j": "je "}[found["subject"][0].lower()]
+        head += full.capitalize() if found["subject"][0].isupper() else full
+    following = objects or word
+    particle = "n'" if _VOWEL_START.match(following) else "ne "
+    return f"{head}{particle}{objects}{word} pas{after}"
 
 
 # Words of degree next to the verb ("molto peggio", "total überbezahlt", "намного лучше"): the

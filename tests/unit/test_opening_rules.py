@@ -647,6 +647,11 @@ def test_a_claim_about_you_the_bot_fixes_no_side_in_any_language(
         # in a German "dass" clause, the last of a cluster of verbs is the finite one
         ("Ich glaube, dass Hausaufgaben abgeschafft werden sollten.",
          "Die Behauptung „Hausaufgaben sollten abgeschafft werden“ ist falsch."),
+        # French "ne" goes before the pronouns in front of the verb; "c'" becomes "ce"
+        ("Le télétravail c'est l'avenir.", "Le télétravail ce n'est pas l'avenir."),
+        ("Il y a trop de voitures à Paris.", "Il n'y a pas trop de voitures à Paris."),
+        ("C'est une erreur de fermer les centrales nucléaires.",
+         "Ce n'est pas une erreur de fermer les centrales nucléaires."),
         # Italian "I" is the plural article
         ("I social network fanno più male che bene.",
          "I social network non fanno più male che bene."),
