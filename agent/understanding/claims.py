@@ -610,9 +610,11 @@ def _speaker_framing(text: str, language: str) -> str | None:
     if found is None or not found["c"].strip():
         return None
     said = [part for word in words(found["lead"]) for part in re.split(r"['’]", word) if part]
+    if not said or len(said) > 5 or set(said) & _NEGATIONS:
+        return None  # no words at all ("2024, …"), too many, or a negated framing
     endings = _FIRST_PERSON_ENDINGS.get(language, ())
     first_person = bool(set(said) & _SPEAKER) or (bool(endings) and said[0].endswith(endings))
-    if not said or len(said) > 5 or not first_person or set(said) & _NEGATIONS:
+    if not first_person:
         return None
     if said[0] in _POSSESSIVES.get(language, ()):
         return None  # "Mi madre dice que …", "My mom thinks that …": someone else's view

@@ -661,3 +661,16 @@ def test_kinds_of_opening_read_in_every_language(message: str, thesis: str) -> N
     stance = analyze_opening(message)
     assert stance is not None
     assert stance.thesis == thesis
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["2024, los precios de la vivienda subirán mucho.", "1989, o ano que mudou tudo.",
+     "42, c'est la réponse à tout.", "…, и что дальше?"],
+)  # fmt: skip
+def test_a_lead_with_no_words_before_a_comma_is_no_framing(message: str) -> None:
+    """The speaker's framing is read from the words before a comma or "that": with none there
+    (a year, a number), there is no framing, and reading goes on."""
+    stance = analyze_opening(message)  # raised IndexError before
+    # Nothing came off as a framing: the claim is the message as written, or the bot asks.
+    assert stance is None or stance.antithesis == message
