@@ -597,8 +597,10 @@ _POSSESSIVES = {
     "pt": {"meu", "minha", "meus", "minhas"},
     "ru": {"мой", "моя", "моё", "мои"},
 }
-# The first person singular of the present where "I" is dropped ("Considero que", "Считаю").
-_FIRST_PERSON_ENDINGS = {"es": ("o",), "it": ("o",), "pt": ("o",), "ru": ("ю", "у")}
+# Spanish, Italian, Portuguese and Russian drop "I": the first person singular of the present
+# ends in -o ("Considero", "Vivo", "Ho"; Portuguese also "Dou", "Estou"), in Russian in its own
+# two vowels ("Считаю", "Живу").
+FIRST_PERSON_ENDINGS = {"es": ("o",), "it": ("o",), "pt": ("o", "ou"), "ru": ("у", "ю")}
 
 
 def _speaker_framing(text: str, language: str) -> str | None:
@@ -612,7 +614,7 @@ def _speaker_framing(text: str, language: str) -> str | None:
     said = [part for word in words(found["lead"]) for part in re.split(r"['’]", word) if part]
     if not said or len(said) > 5 or set(said) & _NEGATIONS:
         return None  # no words at all ("2024, …"), too many, or a negated framing
-    endings = _FIRST_PERSON_ENDINGS.get(language, ())
+    endings = FIRST_PERSON_ENDINGS.get(language, ())
     first_person = bool(set(said) & _SPEAKER) or (bool(endings) and said[0].endswith(endings))
     if not first_person:
         return None

@@ -386,15 +386,13 @@ def _first_person(text: str, language: str) -> bool:
     return found is not None and not (language == "it" and found.group(0).lower() == "i")
 
 
-# Spanish, Italian, Portuguese and Russian drop "I": the first person singular of the present
-# ends in -o ("Trabajo", "Vivo", "Ho", "Moro"; Portuguese also "Dou", "Estou"), in Russian in
-# its own two vowels ("Живу", "Работаю"). An article after the word makes it no verb: "Solo
-# los ricos …".
-_FIRST_PERSON_VERB = {
-    "es": (("o",), frozenset("el la los las un una unos unas".split())),
-    "it": (("o",), frozenset("il lo la i gli le un uno una".split())),
-    "pt": (("o", "ou"), frozenset("o a os as um uma uns umas".split())),
-    "ru": (("у", "ю"), frozenset()),
+# Where "I" is dropped, a first word in its form (claims.FIRST_PERSON_ENDINGS) is the speaker's
+# verb, unless an article follows it: "Solo los ricos …".
+_ARTICLES = {
+    "es": frozenset("el la los las un una unos unas".split()),
+    "it": frozenset("il lo la i gli le un uno una".split()),
+    "pt": frozenset("o a os as um uma uns umas".split()),
+    "ru": frozenset(),
 }
 
 
@@ -403,10 +401,11 @@ def _about_the_speaker(sentence: str, language: str) -> bool:
     ("Llevo tres años en Madrid."): background, not the view."""
     if _first_person(sentence, language):
         return True
-    if language not in _FIRST_PERSON_VERB:
+    endings = claims.FIRST_PERSON_ENDINGS.get(language)
+    if endings is None:
         return False
-    endings, articles = _FIRST_PERSON_VERB[language]
     first, second = [*words(sentence), "", ""][:2]
+    articles = _ARTICLES[language]
     return first.endswith(endings) and second not in articles and not _has_verb(second, language)
 
 
