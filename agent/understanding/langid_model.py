@@ -17,6 +17,7 @@ stale, it is made from py3langid's file in memory, as before.
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import json
 import math
 import mmap
@@ -86,21 +87,21 @@ def _encode(text: str) -> bytes:
 
 
 def _source() -> Path:
-    import py3langid
+    """py3langid's model file, found from its installed metadata: importing py3langid would
+    import NumPy."""
+    return Path(str(_distribution().locate_file("py3langid/data/model.npz.xz")))
 
-    return Path(py3langid.__file__).parent / "data" / "model.npz.xz"
+
+def _distribution() -> importlib.metadata.Distribution:
+    return importlib.metadata.distribution("py3langid")
 
 
 def _stamp(languages: list[str]) -> dict[str, Any]:
     """What the compact model was made from: another py3langid release or language list makes
-    it stale. Read from the installed package's files, without importing it."""
-    import importlib.metadata
-
-    distribution = importlib.metadata.distribution("py3langid")
-    source = Path(str(distribution.locate_file("py3langid/data/model.npz.xz")))
+    it stale."""
     return {
-        "py3langid": distribution.version,
-        "source_bytes": source.stat().st_size,
+        "py3langid": _distribution().version,
+        "source_bytes": _source().stat().st_size,
         "languages": languages,
     }
 
