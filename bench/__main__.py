@@ -173,6 +173,8 @@ def run(quick: bool, admin_url: str, command: str) -> Results:
     if os.environ.get("KOPICHAT_BENCH_SKIP_OFFLINE") != "1":
         offline = measure_builds(quick, _log)
         long_messages = measure_long_messages(quick, _log)
+        if long_messages is None:
+            notes.append("long messages not measured: their child process failed (see the log)")
 
     return Results(
         quick=quick,

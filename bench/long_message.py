@@ -144,7 +144,7 @@ def measure(turns_per_script: int, cap: int | None) -> LongMessages:
     assert isinstance(model, LocalDebateModel)
     if cap is not None:
         model.message_tokens = cap
-    responder = ChainResponder(library, choice, guard=_stance_guard(settings, library))
+    responder = ChainResponder(library, choice, guard=_stance_guard(settings, library, choice))
     version = settings.prompt_version
     results = LongMessages(model.message_tokens)
 
